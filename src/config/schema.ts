@@ -1,0 +1,201 @@
+// The config file's schema: every key, its type, its default and its limits.
+// Values come out normalised: durations in ms, regexes/URLs checked, tcp split.
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { describe, parseDuration } from './duration.js';
+import { cronExpression, VALID_INTERVALS } from './interval.js';
+
+const duration = (fallback?: string) =>
+  z.unknown().optional().transform((value, ctx) => {
+    const ms = parseDuration(value === undefined ? fallback : value);
+    if (typeof ms === 'string') {
+      ctx.addIssue({ code: 'custom', message: ms });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+// zod's own messages are terse ("Invalid input"); these say what was expected.
+const text = (what: string) =>
+  z.unknown().transform((value, ctx) => {
+    if (typeof value === 'string' && value.length > 0) return value;
+    ctx.addIssue({ code: 'custom', message: `expected ${what}, got ${describe(value)}` });
+    return z.NEVER;
+  });
+
+const regex = text('a regular expression').superRefine((source, ctx) => {
+  try {
+    new RegExp(source);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(e as Error).message}` });
+  }
+});
+
+const absolutePath = text('an absolute path').superRefine((p, ctx) => {
+  if (!isAbsolute(p)) ctx.addIssue({ code: 'custom', message: `expected an absolute path, got "${p}"` });
+});
+
+const count = (min: number, max: number) =>
+  z.unknown().transform((value, ctx) => {
+    if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
+    ctx.addIssue({ code: 'custom', message: `expected a whole number from ${min} to ${max}, got ${describe(value)}` });
+    return z.NEVER;
+  });
+
+const flag = z.unknown().transform((value, ctx) => {
+  if (typeof value === 'boolean') return value;
+  ctx.addIssue({ code: 'custom', message: `expected true or false, got ${describe(value)}` });
+  return z.NEVER;
+});
+
+// argv, never a shell string: the first word must be an absolute path so PATH cannot redirect root.
+const argv = z.unknown().transform((value, ctx) => {
+  if (typeof value === 'string') {
+    ctx.addIssue({ code: 'custom', message: `expected a list of words (argv), e.g. [/usr/bin/systemctl, restart, tomcat10], got the string "${value}"; commands never go through a shell` });
+    return z.NEVER;
+  }
+  if (!Array.isArray(value) || value.length === 0 || !value.every((w) => typeof w === 'string')) {
+    ctx.addIssue({ code: 'custom', message: `expected a non-empty list of strings (argv), got ${describe(value)}` });
+    return z.NEVER;
+  }
+  if (!isAbsolute(value[0] as string)) {
+    ctx.addIssue({ code: 'custom', message: `the program must be an absolute path (it runs as root, PATH is not searched), got "${value[0]}"` });
+    return z.NEVER;
+  }
+  return value as string[];
+});
+
+const processMatch = z.strictObject({
+  name: text('an executable name, e.g. java').superRefine((n, ctx) => {
+    if (n.includes('/')) ctx.addIssue({ code: 'custom', message: `expected a bare executable name (no "/"), got "${n}"` });
+  }),
+  args: regex.optional(),
+  pidfile: absolutePath.optional(),
+});
+
+const url = text('a URL').superRefine((u, ctx) => {
+  let parsed: URL;
+  try {
+    parsed = new URL(u);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `invalid URL "${u}"` });
+    return;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `expected an http:// or https:// URL, got "${u}"` });
+  }
+});
+
+const httpCheck = z.strictObject({
+  url,
+  timeout: duration('2s'),
+  expectStatus: z
+    .array(count(100, 599))
+    .min(1, 'expected at least one status code')
+    .optional(),
+  bodyMatches: regex.optional(),
+  digest: text('an MD5 digest').superRefine((d, ctx) => {
+    if (!/^[0-9a-fA-F]{32}$/.test(d)) ctx.addIssue({ code: 'custom', message: `expected 32 hex digits (an MD5 digest), got "${d}"` });
+  }).transform((d) => d.toLowerCase()).optional(),
+  tlsVerify: flag.default(true),
+});
+
+export interface TcpTarget {
+  host: string;
+  port: number;
+}
+
+export function parseHostPort(value: string): TcpTarget | string {
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d+)$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 1 || port > 65535) return `expected "host:port" (IPv6 as "[::1]:8009"), got "${value}"`;
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+const hostPort = text('"host:port"').transform((v, ctx) => {
+  const t = parseHostPort(v);
+  if (typeof t === 'string') {
+    ctx.addIssue({ code: 'custom', message: t });
+    return z.NEVER;
+  }
+  return t;
+});
+
+const tcpObject = z.strictObject({ address: hostPort, timeout: duration('2s') });
+
+// Either "host:port" or { address, timeout }; dispatched by hand so the inner
+// problem (bad port, unknown key) reaches the operator instead of "no union matched".
+const tcpCheck = z.unknown().transform((value, ctx) => {
+  if (typeof value === 'string') {
+    const t = parseHostPort(value);
+    if (typeof t !== 'string') return { ...t, timeout: 2000 };
+    ctx.addIssue({ code: 'custom', message: t });
+    return z.NEVER;
+  }
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const r = tcpObject.safeParse(value);
+    if (r.success) return { ...r.data.address, timeout: r.data.timeout };
+    for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: issue.path } as never);
+    return z.NEVER;
+  }
+  ctx.addIssue({ code: 'custom', message: `expected "host:port" or { address: "host:port", timeout: 2s }, got ${describe(value)}` });
+  return z.NEVER;
+});
+
+const command = (timeout: string) => z.strictObject({ command: argv, timeout: duration(timeout) });
+
+const restart = z.strictObject({
+  command: argv,
+  timeout: duration('60s'),
+  grace: duration('90s'),
+  attempts: count(1, 100).default(1),
+});
+
+const serviceName = /^[A-Za-z0-9_.-]+$/;
+
+const service = z
+  .strictObject({
+    critical: flag.default(true),
+    process: processMatch.optional(),
+    http: httpCheck.optional(),
+    tcp: tcpCheck.optional(),
+    fall: count(1, 100).default(2),
+    rise: count(1, 100).default(2),
+    restart: restart.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (!s.process && !s.http && !s.tcp) {
+      ctx.addIssue({ code: 'custom', message: 'a service needs at least one probe: process, http or tcp' });
+    }
+  });
+
+export const configSchema = z.strictObject({
+  interval: duration('3s').superRefine((ms, ctx) => {
+    if (cronExpression(ms) === null) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `node-cron polls on whole seconds and cannot hit ${ms} ms evenly; use one of: ${VALID_INTERVALS.join(', ')}`,
+      });
+    }
+  }),
+  stateDir: absolutePath.default('/var/lib/ha-watchdog'),
+  services: z
+    .record(
+      z.string().superRefine((name, ctx) => {
+        if (!serviceName.test(name)) ctx.addIssue({ code: 'custom', message: `service names may use letters, digits, "_", "-" and "." only, got "${name}"` });
+        if (name === 'keepalived') ctx.addIssue({ code: 'custom', message: 'keepalived is configured in the top-level "keepalived" section, not as a service' });
+      }),
+      service,
+    )
+    .superRefine((services, ctx) => {
+      if (Object.keys(services).length === 0) ctx.addIssue({ code: 'custom', message: 'expected at least one service' });
+    }),
+  keepalived: z.strictObject({
+    process: processMatch.default({ name: 'keepalived' }),
+    start: command('60s'),
+    stop: command('60s').optional(),
+  }),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
