@@ -1,0 +1,36 @@
+// fall/rise hysteresis: a service changes state only after enough polls agree.
+import type { ServiceObservation, ServiceMemory } from './types.js';
+
+export interface HealthChange {
+  to: 'up' | 'down';
+  from: ServiceMemory['health'];
+}
+
+export function applyHysteresis(
+  mem: ServiceMemory,
+  obs: ServiceObservation,
+  fall: number,
+  rise: number,
+  now: number,
+): HealthChange | null {
+  if (obs.ok) {
+    mem.good += 1;
+    mem.bad = 0;
+  } else {
+    mem.bad += 1;
+    mem.good = 0;
+  }
+  const from = mem.health;
+  if (mem.health !== 'up' && mem.good >= rise) mem.health = 'up';
+  else if (mem.health !== 'down' && mem.bad >= fall) mem.health = 'down';
+  if (mem.health === from) return null;
+  mem.since = now;
+  return { to: mem.health as 'up' | 'down', from };
+}
+
+/** The failing probes of one poll, as one line: "http: status 503, expected 200; process: no java process". */
+export function failureSummary(obs: ServiceObservation | undefined): string {
+  if (!obs) return 'not observed';
+  const bad = obs.probes.filter((p) => !p.ok).map((p) => `${p.probe}: ${p.reason ?? 'failed'}`);
+  return bad.length ? bad.join('; ') : 'all probes pass';
+}

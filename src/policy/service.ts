@@ -1,0 +1,119 @@
+// One service's step: hysteresis, then restart -> grace -> ok / failed, within budget and backoff.
+import { formatDuration } from '../config/duration.js';
+import type { ServiceConfig } from '../config/load.js';
+import { applyHysteresis, failureSummary } from './health.js';
+import { budgetFreeAt, nextBackoff, RESTART_BUDGET, RESTART_WINDOW_MS, recentRestarts } from './limits.js';
+import type { Action, ActionOutcome, PolicyEvent, ServiceMemory, ServiceObservation } from './types.js';
+
+export function freshServiceMemory(): ServiceMemory {
+  return { health: 'unknown', good: 0, bad: 0, phase: 'idle', attempt: 0, failed: false, restarts: [] };
+}
+
+export function stepService(
+  name: string,
+  cfg: ServiceConfig,
+  mem: ServiceMemory,
+  obs: ServiceObservation | undefined,
+  outcomes: ActionOutcome[],
+  now: number,
+): { actions: Action[]; events: PolicyEvent[] } {
+  const actions: Action[] = [];
+  const events: PolicyEvent[] = [];
+  const base = { service: name, critical: cfg.critical };
+  mem.restarts = recentRestarts(mem.restarts, now);
+
+  const giveUp = (reason: string) => {
+    mem.failed = true;
+    mem.failedReason = reason;
+    mem.attempt = 0;
+    mem.backoffMs = nextBackoff(mem.backoffMs);
+    mem.nextHealAt = Math.max(now + mem.backoffMs, budgetFreeAt(mem.restarts, now));
+    events.push({ level: 'error', event: 'service.failed', ...base, reason, nextTryInMs: mem.nextHealAt - now });
+  };
+
+  const attemptFailed = (reason: string) => {
+    mem.phase = 'idle';
+    events.push({
+      level: 'error',
+      event: 'restart.failed',
+      ...base,
+      attempt: mem.attempt,
+      reason,
+      durationMs: mem.attemptStartedAt !== undefined ? now - mem.attemptStartedAt : undefined,
+    });
+    const attempts = cfg.restart?.attempts ?? 0;
+    if (mem.failed || mem.attempt >= attempts) {
+      giveUp(mem.failed ? `still failing after a healing restart: ${reason}` : `${mem.attempt} restart attempt(s) failed, last: ${reason}`);
+    }
+  };
+
+  const healthy = (how: 'restart.ok' | 'service.recovered') => {
+    events.push({
+      level: 'info',
+      event: how,
+      ...base,
+      attempt: how === 'restart.ok' ? mem.attempt : undefined,
+      durationMs: how === 'restart.ok' && mem.attemptStartedAt !== undefined ? now - mem.attemptStartedAt : undefined,
+      reason: mem.failed ? `healthy again after failure (${mem.failedReason})` : undefined,
+    });
+    mem.phase = 'idle';
+    mem.attempt = 0;
+    mem.failed = false;
+    mem.failedReason = undefined;
+    mem.backoffMs = undefined;
+    mem.nextHealAt = undefined;
+    mem.graceUntil = undefined;
+  };
+
+  const maybeRestart = () => {
+    if (!cfg.restart) {
+      if (!mem.failed) giveUp('down, and no restart command is configured');
+      return;
+    }
+    if (mem.failed && now < (mem.nextHealAt ?? 0)) return;
+    const freeAt = budgetFreeAt(mem.restarts, now);
+    if (freeAt > now) {
+      if (!mem.failed) giveUp(`restart budget spent: ${RESTART_BUDGET} restarts within ${formatDuration(RESTART_WINDOW_MS)}`);
+      else mem.nextHealAt = freeAt;
+      return;
+    }
+    mem.attempt += 1;
+    mem.phase = 'restarting';
+    mem.attemptStartedAt = now;
+    mem.graceUntil = undefined;
+    mem.restarts.push(now);
+    // Count rise afresh from the restart, so "up" means up after it.
+    mem.good = 0;
+    mem.bad = 0;
+    mem.last = { kind: 'restart', startedAt: now };
+    const reason = mem.failed ? `healing a failed service: ${failureSummary(obs)}` : failureSummary(obs);
+    actions.push({ kind: 'restart', target: name, attempt: mem.attempt, reason });
+  };
+
+  for (const o of outcomes) {
+    if (o.target !== name || o.kind !== 'restart' || mem.phase !== 'restarting') continue;
+    mem.last = { kind: 'restart', startedAt: o.startedAt, finishedAt: o.finishedAt, ok: o.ok, reason: o.reason };
+    if (o.ok) {
+      mem.phase = 'grace';
+      mem.graceUntil = o.finishedAt + (cfg.restart?.grace ?? 0);
+    } else {
+      attemptFailed(`command failed: ${o.reason ?? 'unknown error'}`);
+    }
+  }
+
+  if (obs) {
+    const change = applyHysteresis(mem, obs, cfg.fall, cfg.rise, now);
+    if (change?.to === 'down') events.push({ level: 'warn', event: 'service.down', ...base, reason: failureSummary(obs) });
+    if (change?.to === 'up') events.push({ level: 'info', event: 'service.up', ...base, reason: change.from === 'unknown' ? 'first healthy polls' : undefined });
+  }
+
+  if (mem.phase === 'grace') {
+    if (mem.health === 'up') healthy('restart.ok');
+    else if (now >= (mem.graceUntil ?? now)) {
+      attemptFailed(`not healthy within the ${formatDuration(cfg.restart?.grace ?? 0)} grace: ${failureSummary(obs)}`);
+    }
+  }
+  if (mem.phase === 'idle' && mem.health === 'up' && (mem.failed || mem.attempt > 0)) healthy('service.recovered');
+  if (mem.phase === 'idle' && mem.health === 'down') maybeRestart();
+  return { actions, events };
+}

@@ -1,0 +1,116 @@
+// What the policy sees (observations), remembers (memory) and asks for (actions).
+// Plain data only: it is persisted as JSON between `check` runs.
+
+export type ProbeKind = 'process' | 'http' | 'tcp';
+
+export interface ProbeResult {
+  probe: ProbeKind;
+  ok: boolean;
+  /** Why it failed, as expected-vs-seen ("status 503, expected 200"). */
+  reason?: string;
+  durationMs: number;
+  pids?: number[];
+}
+
+export interface ServiceObservation {
+  ok: boolean;
+  probes: ProbeResult[];
+}
+
+export interface KeepalivedObservation {
+  running: boolean;
+  pids: number[];
+  reason?: string;
+}
+
+export type ActionKind = 'restart' | 'keepalived.start' | 'keepalived.stop';
+
+/** How an action the loop carried out ended; fed to the next decide(). */
+export interface ActionOutcome {
+  /** A service name, or "keepalived". */
+  target: string;
+  kind: ActionKind;
+  ok: boolean;
+  reason?: string;
+  startedAt: number;
+  finishedAt: number;
+  dryRun?: boolean;
+}
+
+export interface Observations {
+  services: Record<string, ServiceObservation>;
+  keepalived: KeepalivedObservation;
+  outcomes: ActionOutcome[];
+}
+
+export type Action =
+  | { kind: 'restart'; target: string; attempt: number; reason: string }
+  | { kind: 'keepalived.stop'; target: 'keepalived'; reason: string }
+  | { kind: 'keepalived.start'; target: 'keepalived'; reason: string };
+
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+
+/** A log line the decision wants written; the loop writes it. */
+export interface PolicyEvent {
+  level: Level;
+  event: string;
+  service?: string;
+  reason?: string;
+  durationMs?: number;
+  [field: string]: unknown;
+}
+
+export interface LastAction {
+  kind: ActionKind;
+  startedAt: number;
+  finishedAt?: number;
+  ok?: boolean;
+  reason?: string;
+}
+
+export interface ServiceMemory {
+  /** After fall/rise hysteresis; "unknown" until enough polls agree. */
+  health: 'unknown' | 'up' | 'down';
+  good: number;
+  bad: number;
+  since?: number;
+  /** What we are doing about it: nothing, a restart command running, or waiting for it to come up. */
+  phase: 'idle' | 'restarting' | 'grace';
+  /** Restart attempts used in the current episode. */
+  attempt: number;
+  attemptStartedAt?: number;
+  graceUntil?: number;
+  /** Gave up: attempts exhausted or budget spent. Cleared when healthy again. */
+  failed: boolean;
+  failedReason?: string;
+  backoffMs?: number;
+  nextHealAt?: number;
+  /** Start times of restarts inside the budget window. */
+  restarts: number[];
+  last?: LastAction;
+}
+
+export interface KeepalivedMemory {
+  phase: 'idle' | 'starting' | 'stopping';
+  /** We stopped it to move the VIP away; cleared once it runs again. */
+  failedOver: boolean;
+  failoverReason?: string;
+  nextStopAt?: number;
+  stopBackoffMs?: number;
+  nextStartAt?: number;
+  startBackoffMs?: number;
+  runningSince?: number;
+  last?: LastAction;
+}
+
+export interface Memory {
+  version: 1;
+  services: Record<string, ServiceMemory>;
+  keepalived: KeepalivedMemory;
+}
+
+export interface Decision {
+  actions: Action[];
+  memory: Memory;
+  events: PolicyEvent[];
+}

@@ -1,0 +1,335 @@
+// Table-driven policy cases, named after the situation. Each case plays a
+// sequence of polls through decide() and checks what it asked for.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Config } from '../../src/config/load.js';
+import { decide, freshMemory, resumeMemory } from '../../src/policy/decide.js';
+import type { Action, ActionOutcome, Memory, PolicyEvent } from '../../src/policy/types.js';
+
+type Svc = Config['services'][string];
+const svc = (over: Partial<Svc> = {}): Svc => ({
+  critical: true,
+  process: { name: 'java' },
+  fall: 2,
+  rise: 2,
+  restart: { command: ['/bin/true'], timeout: 60_000, grace: 30_000, attempts: 1 },
+  ...over,
+});
+
+interface Poll {
+  /** Seconds since the start of the case. */
+  t: number;
+  up?: Record<string, boolean>;
+  keepalived?: boolean;
+  outcomes?: Array<Omit<ActionOutcome, 'startedAt' | 'finishedAt'>>;
+}
+
+interface Played {
+  actions: Action[][];
+  events: PolicyEvent[][];
+  memory: Memory;
+}
+
+function play(services: Record<string, Svc>, polls: Poll[], memory: Memory = freshMemory()): Played {
+  const out: Played = { actions: [], events: [], memory };
+  for (const p of polls) {
+    const now = p.t * 1000;
+    const d = decide(
+      {
+        services: Object.fromEntries(
+          Object.keys(services).map((n) => {
+            const ok = p.up?.[n] ?? true;
+            return [n, { ok, probes: [{ probe: 'process' as const, ok, durationMs: 1, reason: ok ? undefined : `no ${n} process` }] }];
+          }),
+        ),
+        keepalived: { running: p.keepalived ?? true, pids: [] },
+        outcomes: (p.outcomes ?? []).map((o) => ({ ...o, startedAt: now - 500, finishedAt: now })),
+      },
+      out.memory,
+      { services },
+      now,
+    );
+    out.actions.push(d.actions);
+    out.events.push(d.events);
+    out.memory = d.memory;
+  }
+  return out;
+}
+
+const kinds = (p: Played) => p.actions.map((a) => a.map((x) => `${x.kind}:${x.target}`).join(','));
+const eventNames = (p: Played) => p.events.flat().map((e) => e.event);
+const ok = (target: string, kind: ActionOutcome['kind'] = 'restart') => ({ target, kind, ok: true });
+const bad = (target: string, reason = 'exit code 1', kind: ActionOutcome['kind'] = 'restart') => ({ target, kind, ok: false, reason });
+const T = { tomcat: svc() };
+const healthy = [{ t: 0 }, { t: 1 }];
+
+describe('policy: decide()', () => {
+  const cases: Array<{ name: string; services?: Record<string, Svc>; polls: Poll[]; actions: string[]; events?: string[]; noEvents?: string[] }> = [
+    {
+      name: 'all healthy, keepalived running -> nothing to do',
+      polls: [...healthy, { t: 2 }],
+      actions: ['', '', ''],
+      events: ['service.up'],
+    },
+    {
+      name: 'tomcat dead for one poll with fall 2 -> not down yet, no restart',
+      polls: [...healthy, { t: 2, up: { tomcat: false } }],
+      actions: ['', '', ''],
+      noEvents: ['service.down'],
+    },
+    {
+      name: 'tomcat dead for fall polls -> service.down and restart attempt 1',
+      polls: [...healthy, { t: 2, up: { tomcat: false } }, { t: 3, up: { tomcat: false } }],
+      actions: ['', '', '', 'restart:tomcat'],
+      events: ['service.up', 'service.down'],
+    },
+    {
+      name: 'seed bug: restart worked -> no failover (the bash loop killed keepalived anyway)',
+      polls: [
+        ...healthy,
+        { t: 2, up: { tomcat: false } },
+        { t: 3, up: { tomcat: false } },
+        { t: 4, up: { tomcat: false }, outcomes: [ok('tomcat')] },
+        { t: 5 },
+        { t: 6 },
+        { t: 7 },
+      ],
+      actions: ['', '', '', 'restart:tomcat', '', '', '', ''],
+      events: ['service.up', 'service.down', 'service.up', 'restart.ok'],
+      noEvents: ['failover', 'restart.failed'],
+    },
+    {
+      name: 'restart command ok but tomcat still down after grace -> restart.failed, failover stops keepalived',
+      polls: [
+        ...healthy,
+        { t: 2, up: { tomcat: false } },
+        { t: 3, up: { tomcat: false } },
+        { t: 4, up: { tomcat: false }, outcomes: [ok('tomcat')] },
+        { t: 20, up: { tomcat: false } },
+        { t: 34, up: { tomcat: false } },
+      ],
+      actions: ['', '', '', 'restart:tomcat', '', '', 'keepalived.stop:keepalived'],
+      events: ['service.up', 'service.down', 'restart.failed', 'service.failed', 'failover'],
+    },
+    {
+      name: 'restart command exits non-zero -> the attempt fails at once, failover',
+      polls: [...healthy, { t: 2, up: { tomcat: false } }, { t: 3, up: { tomcat: false } }, { t: 4, up: { tomcat: false }, outcomes: [bad('tomcat')] }],
+      actions: ['', '', '', 'restart:tomcat', 'keepalived.stop:keepalived'],
+      events: ['service.up', 'service.down', 'restart.failed', 'service.failed', 'failover'],
+    },
+    {
+      name: 'tomcat dead, restart failed twice (attempts 2) -> stop keepalived',
+      services: { tomcat: svc({ restart: { command: ['/bin/true'], timeout: 60_000, grace: 30_000, attempts: 2 } }) },
+      polls: [
+        ...healthy,
+        { t: 2, up: { tomcat: false } },
+        { t: 3, up: { tomcat: false } },
+        { t: 4, up: { tomcat: false }, outcomes: [bad('tomcat')] },
+        { t: 5, up: { tomcat: false }, outcomes: [bad('tomcat')] },
+      ],
+      actions: ['', '', '', 'restart:tomcat', 'restart:tomcat', 'keepalived.stop:keepalived'],
+      events: ['service.up', 'service.down', 'restart.failed', 'restart.failed', 'service.failed', 'failover'],
+    },
+    {
+      name: 'failover once: keepalived gone after the stop -> no repeated stop',
+      polls: [
+        ...healthy,
+        { t: 2, up: { tomcat: false } },
+        { t: 3, up: { tomcat: false } },
+        { t: 4, up: { tomcat: false }, outcomes: [bad('tomcat')] },
+        { t: 5, up: { tomcat: false }, keepalived: false, outcomes: [ok('keepalived', 'keepalived.stop')] },
+        { t: 6, up: { tomcat: false }, keepalived: false },
+        { t: 7, up: { tomcat: false }, keepalived: false },
+      ],
+      actions: ['', '', '', 'restart:tomcat', 'keepalived.stop:keepalived', '', '', ''],
+    },
+    {
+      name: 'keepalived killed while tomcat is healthy -> start keepalived',
+      polls: [...healthy, { t: 2, keepalived: false }],
+      actions: ['', '', 'keepalived.start:keepalived'],
+    },
+    {
+      name: 'keepalived dead and tomcat down -> never start keepalived onto a broken host',
+      polls: [...healthy, { t: 2, up: { tomcat: false } }, { t: 3, up: { tomcat: false }, keepalived: false }, { t: 4, up: { tomcat: false }, keepalived: false }],
+      actions: ['', '', '', 'restart:tomcat', ''],
+    },
+    {
+      name: 'agent just started, keepalived not running, tomcat not yet up for rise polls -> wait',
+      polls: [{ t: 0, keepalived: false }, { t: 1, keepalived: false }],
+      actions: ['', 'keepalived.start:keepalived'],
+    },
+    {
+      name: 'after failover, tomcat healthy again for rise polls -> keepalived started once',
+      polls: [
+        ...healthy,
+        { t: 2, up: { tomcat: false } },
+        { t: 3, up: { tomcat: false } },
+        { t: 4, up: { tomcat: false }, outcomes: [bad('tomcat')] },
+        { t: 5, up: { tomcat: false }, keepalived: false, outcomes: [ok('keepalived', 'keepalived.stop')] },
+        { t: 6, keepalived: false },
+        { t: 7, keepalived: false },
+        { t: 8, keepalived: false },
+        { t: 9, keepalived: true, outcomes: [ok('keepalived', 'keepalived.start')] },
+      ],
+      actions: ['', '', '', 'restart:tomcat', 'keepalived.stop:keepalived', '', '', 'keepalived.start:keepalived', '', ''],
+      events: ['service.up', 'service.down', 'restart.failed', 'service.failed', 'failover', 'service.up', 'service.recovered'],
+    },
+    {
+      name: 'non-critical service cannot be restarted -> restarted, never a failover',
+      services: { tomcat: svc(), cache: svc({ critical: false }) },
+      polls: [
+        ...healthy,
+        { t: 2, up: { cache: false } },
+        { t: 3, up: { cache: false } },
+        { t: 4, up: { cache: false }, outcomes: [bad('cache')] },
+        { t: 5, up: { cache: false } },
+      ],
+      actions: ['', '', '', 'restart:cache', '', ''],
+      events: ['service.up', 'service.up', 'service.down', 'restart.failed', 'service.failed'],
+      noEvents: ['failover'],
+    },
+    {
+      name: 'restart in flight and the service still down -> no second action on it',
+      polls: [...healthy, { t: 2, up: { tomcat: false } }, { t: 3, up: { tomcat: false } }, { t: 4, up: { tomcat: false } }, { t: 5, up: { tomcat: false } }],
+      actions: ['', '', '', 'restart:tomcat', '', ''],
+    },
+    {
+      name: 'keepalived start in flight -> no second start',
+      polls: [...healthy, { t: 2, keepalived: false }, { t: 3, keepalived: false }, { t: 4, keepalived: false }],
+      actions: ['', '', 'keepalived.start:keepalived', '', ''],
+    },
+    {
+      name: 'no restart command configured: down -> failed -> failover',
+      services: { tomcat: svc({ restart: undefined }) },
+      polls: [...healthy, { t: 2, up: { tomcat: false } }, { t: 3, up: { tomcat: false } }],
+      actions: ['', '', '', 'keepalived.stop:keepalived'],
+      events: ['service.up', 'service.down', 'service.failed', 'failover'],
+    },
+    {
+      name: 'back within grace but only one good poll with rise 2 -> still waiting, no failover',
+      polls: [
+        ...healthy,
+        { t: 2, up: { tomcat: false } },
+        { t: 3, up: { tomcat: false } },
+        { t: 4, up: { tomcat: false }, outcomes: [ok('tomcat')] },
+        { t: 5 },
+      ],
+      actions: ['', '', '', 'restart:tomcat', '', ''],
+      noEvents: ['restart.ok', 'restart.failed', 'failover'],
+    },
+    {
+      name: 'seed bug: tomcat hung (process there, HTTP fails) -> counted down and restarted',
+      polls: [...healthy, { t: 2, up: { tomcat: false } }, { t: 3, up: { tomcat: false } }],
+      actions: ['', '', '', 'restart:tomcat'],
+    },
+    {
+      name: 'keepalived brought back by someone else while tomcat still failed -> stopped again, rate-limited',
+      polls: [
+        ...healthy,
+        { t: 2, up: { tomcat: false } },
+        { t: 3, up: { tomcat: false } },
+        { t: 4, up: { tomcat: false }, outcomes: [bad('tomcat')] },
+        { t: 5, up: { tomcat: false }, keepalived: true, outcomes: [ok('keepalived', 'keepalived.stop')] },
+        { t: 6, up: { tomcat: false }, keepalived: true },
+        { t: 16, up: { tomcat: false }, keepalived: true },
+      ],
+      // at t=16 the 10 s heal backoff and the 10 s stop backoff have both run out
+      actions: ['', '', '', 'restart:tomcat', 'keepalived.stop:keepalived', '', '', 'restart:tomcat,keepalived.stop:keepalived'],
+      events: ['service.up', 'service.down', 'restart.failed', 'service.failed', 'failover', 'keepalived.running_again'],
+    },
+  ];
+
+  for (const c of cases) {
+    it(c.name, () => {
+      const p = play(c.services ?? T, c.polls);
+      assert.deepEqual(kinds(p), c.actions);
+      if (c.events) assert.deepEqual(eventNames(p), c.events);
+      for (const e of c.noEvents ?? []) assert.ok(!eventNames(p).includes(e), `unexpected ${e}: ${eventNames(p).join(', ')}`);
+    });
+  }
+
+  it('healing a failed service backs off 10 s, doubling, up to 5 min', () => {
+    const polls: Poll[] = [...healthy, { t: 2, up: { tomcat: false } }, { t: 3, up: { tomcat: false } }, { t: 4, up: { tomcat: false }, outcomes: [bad('tomcat')] }];
+    let p = play(T, polls);
+    const healAt: number[] = [];
+    let t = 5;
+    for (let i = 0; i < 9; i++) {
+      // poll every second until the next heal restart is issued, then fail it
+      for (let guard = 0; guard < 700; guard++, t++) {
+        const step = play(T, [{ t, up: { tomcat: false }, keepalived: false }], p.memory);
+        p = { ...step, memory: step.memory };
+        if (step.actions[0]!.length) break;
+      }
+      healAt.push(t);
+      t += 1;
+      p = play(T, [{ t, up: { tomcat: false }, keepalived: false, outcomes: [bad('tomcat')] }], p.memory);
+      t += 1;
+    }
+    // gaps from each failed heal to the next one
+    const gaps = [healAt[0]! - 4, ...healAt.slice(1).map((x, i) => x - healAt[i]! - 1)];
+    // 10, 20, 40, 80 s; then the budget (5 restarts in 10 min) holds the next one back; then the 5-min cap
+    assert.deepEqual(gaps.slice(0, 4), [10, 20, 40, 80]);
+    assert.ok(gaps[4]! > 160, `budget should hold back the 6th restart: ${gaps}`);
+    assert.ok(gaps.slice(5).every((g) => g >= 300 - 1 && g <= 600), `gaps ${gaps}`);
+    assert.ok(p.memory.services.tomcat!.backoffMs! <= 300_000);
+  });
+
+  it('restart budget: a sixth restart within 10 minutes is refused and the service marked failed', () => {
+    const svcs = { tomcat: svc({ fall: 1, rise: 1, restart: { command: ['/bin/true'], timeout: 1000, grace: 5000, attempts: 1 } }) };
+    const polls: Poll[] = [{ t: 0 }];
+    let t = 1;
+    for (let i = 0; i < 5; i++) {
+      polls.push({ t: t++, up: { tomcat: false } }); // down -> restart
+      polls.push({ t: t++, outcomes: [ok('tomcat')] }); // back up
+    }
+    polls.push({ t: t++, up: { tomcat: false } });
+    const p = play(svcs, polls);
+    const restarts = p.actions.flat().filter((a) => a.kind === 'restart').length;
+    assert.equal(restarts, 5);
+    const last = p.events.at(-1)!;
+    assert.ok(last.some((e) => e.event === 'service.failed' && /budget/.test(String(e.reason))), JSON.stringify(last));
+    assert.deepEqual(p.actions.at(-1)!.map((a) => a.kind), ['keepalived.stop']);
+  });
+
+  it('keepalived that keeps dying is restarted with backoff, not in a tight loop', () => {
+    // feed back each start's outcome on the next poll
+    let p = play(T, healthy);
+    const startedAt: number[] = [];
+    for (let t = 2; t < 40; t++) {
+      const prev = p.actions.at(-1) ?? [];
+      const outcomes = prev.some((a) => a.kind === 'keepalived.start') ? [ok('keepalived', 'keepalived.start')] : [];
+      const step = play(T, [{ t, keepalived: false, outcomes }], p.memory);
+      if (step.actions[0]!.length) startedAt.push(t);
+      p = { actions: [...p.actions, ...step.actions], events: [...p.events, ...step.events], memory: step.memory };
+    }
+    assert.deepEqual(startedAt, [2, 12, 32]);
+  });
+
+  it('agent killed mid-restart and started again -> the restart is not repeated, grace applies', () => {
+    const p = play(T, [...healthy, { t: 2, up: { tomcat: false } }, { t: 3, up: { tomcat: false } }]);
+    assert.equal(p.memory.services.tomcat!.phase, 'restarting');
+    const r = resumeMemory(JSON.parse(JSON.stringify(p.memory)), { services: T }, 10_000);
+    assert.equal(r.memory.services.tomcat!.phase, 'grace');
+    assert.deepEqual(r.events.map((e) => e.event), ['state.resumed']);
+    const after = play(T, [{ t: 10, up: { tomcat: false } }, { t: 11 }, { t: 12 }], r.memory);
+    assert.deepEqual(kinds(after), ['', '', '']);
+    assert.ok(eventNames(after).includes('restart.ok'));
+    assert.equal(after.memory.services.tomcat!.restarts.length, 1, 'the restart budget keeps the earlier restart');
+  });
+
+  it('memory survives a JSON round trip (it is persisted between check runs)', () => {
+    const p = play(T, [...healthy, { t: 2, up: { tomcat: false } }, { t: 3, up: { tomcat: false } }, { t: 4, up: { tomcat: false }, outcomes: [bad('tomcat')] }]);
+    const copy = JSON.parse(JSON.stringify(p.memory)) as Memory;
+    const a = play(T, [{ t: 5, up: { tomcat: false }, keepalived: false }], p.memory);
+    const b = play(T, [{ t: 5, up: { tomcat: false }, keepalived: false }], copy);
+    assert.deepEqual(a.actions, b.actions);
+    assert.deepEqual(a.events, b.events);
+  });
+
+  it('decide() does not mutate the memory it was given', () => {
+    const m = freshMemory();
+    const before = JSON.stringify(m);
+    play(T, [{ t: 0, up: { tomcat: false } }], m);
+    assert.equal(JSON.stringify(m), before);
+  });
+});
