@@ -13,11 +13,12 @@ export function applyHysteresis(
   rise: number,
   now: number,
 ): HealthChange | null {
+  // Capped, so a steady service leaves the memory unchanged (and the state file unwritten).
   if (obs.ok) {
-    mem.good += 1;
+    mem.good = Math.min(mem.good + 1, rise);
     mem.bad = 0;
   } else {
-    mem.bad += 1;
+    mem.bad = Math.min(mem.bad + 1, fall);
     mem.good = 0;
   }
   const from = mem.health;

@@ -1,0 +1,71 @@
+// Runs one configured command: argv, never a shell; its own process group so a timeout
+// stops the whole command (TERM, then KILL); output to a file, head/tail kept.
+import { closeSync } from 'node:fs';
+import type { CommandSpec } from '../config/load.js';
+import { headAndTail, outputFile } from './output.js';
+
+/** Grace between TERM and KILL when a command outlives its timeout. */
+export const KILL_AFTER_MS = 5000;
+
+export interface CommandResult {
+  ok: boolean;
+  exitCode?: number;
+  signal?: string;
+  timedOut: boolean;
+  /** Why it failed, with the command: "exit code 1", "timed out after 60s", "ENOENT: no such program". */
+  reason?: string;
+  output: string;
+  durationMs: number;
+}
+
+export async function runCommand(spec: CommandSpec, opts: { stateDir: string; name: string }): Promise<CommandResult> {
+  const { execa } = await import('execa');
+  const started = performance.now();
+  const [file, ...args] = spec.command as [string, ...string[]];
+  const out = outputFile(opts.stateDir, opts.name);
+  let timedOut = false;
+  let term: NodeJS.Timeout | undefined;
+  let kill: NodeJS.Timeout | undefined;
+  try {
+    const sub = execa(file, args, {
+      stdin: 'ignore',
+      stdout: out.fd,
+      stderr: out.fd,
+      reject: false,
+      // Own process group, so the timeout reaches the command's children too; and not
+      // cleaned up with the agent: a restart must not be cut short because the agent stops.
+      detached: true,
+      cleanup: false,
+      // execa's types reject a numeric fd next to `detached` (the runtime accepts it).
+    } as unknown as { reject: false });
+    const signalGroup = (sig: NodeJS.Signals) => {
+      try {
+        if (sub.pid) process.kill(-sub.pid, sig);
+      } catch {
+        // already gone
+      }
+    };
+    term = setTimeout(() => {
+      timedOut = true;
+      signalGroup('SIGTERM');
+      kill = setTimeout(() => signalGroup('SIGKILL'), KILL_AFTER_MS);
+    }, spec.timeout);
+    const r = await sub;
+    const durationMs = Math.round(performance.now() - started);
+    const output = headAndTail(out.path);
+    const cause = (r as { cause?: { code?: string } }).cause;
+    if (timedOut) return { ok: false, timedOut, signal: r.signal, exitCode: r.exitCode, reason: `timed out after ${spec.timeout} ms (TERM, then KILL after ${KILL_AFTER_MS} ms)`, output, durationMs };
+    if (r.exitCode === 0) return { ok: true, exitCode: 0, timedOut, output, durationMs };
+    const reason =
+      r.exitCode !== undefined
+        ? `exit code ${r.exitCode}`
+        : r.signal
+          ? `killed by ${r.signal}`
+          : `${cause?.code ?? 'error'}: ${String((r as { originalMessage?: string }).originalMessage ?? r.shortMessage)}`;
+    return { ok: false, exitCode: r.exitCode, signal: r.signal, timedOut, reason, output, durationMs };
+  } finally {
+    clearTimeout(term);
+    clearTimeout(kill);
+    closeSync(out.fd);
+  }
+}

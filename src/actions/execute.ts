@@ -1,0 +1,64 @@
+// Carries out one decided action and turns how it went into an outcome for the policy.
+// Logs what it does ("restart.start", "keepalived.stop", ...) and how it ended
+// ("action.done" / "action.failed"); never throws.
+import type { Config } from '../config/load.js';
+import type { Logger } from '../log.js';
+import type { Action, ActionOutcome } from '../policy/types.js';
+import type { CommandResult } from './command.js';
+import { runCommand } from './command.js';
+import { startKeepalived, stopKeepalived } from './keepalived.js';
+
+export interface ActionContext {
+  config: Config;
+  log: Logger;
+  dryRun: boolean;
+  /** keepalived's pids as last observed (for the default SIGTERM stop). */
+  keepalivedPids: number[];
+}
+
+const VERB: Record<Action['kind'], string> = { restart: 'restart', 'keepalived.start': 'start keepalived', 'keepalived.stop': 'stop keepalived' };
+
+export async function execute(action: Action, ctx: ActionContext): Promise<ActionOutcome> {
+  const startedAt = Date.now();
+  const { config, log } = ctx;
+  const service = action.kind === 'restart' ? action.target : undefined;
+  const command = commandOf(action, config);
+  const what = action.kind === 'restart' ? `restart ${action.target} (attempt ${action.attempt})` : VERB[action.kind];
+  const event = action.kind === 'restart' ? 'restart.start' : action.kind;
+  const fields = { event, service, reason: action.reason, command, dryRun: ctx.dryRun || undefined };
+  const level = action.kind === 'keepalived.stop' ? 'warn' : 'info';
+  log[level](fields, `${ctx.dryRun ? 'would ' : ''}${what}: ${action.reason}`);
+  if (ctx.dryRun) return { target: action.target, kind: action.kind, ok: true, startedAt, finishedAt: Date.now(), dryRun: true };
+
+  let r: CommandResult;
+  try {
+    r = await run(action, ctx);
+  } catch (e) {
+    r = { ok: false, timedOut: false, reason: `internal error: ${(e as Error).message}`, output: '', durationMs: Date.now() - startedAt };
+  }
+  const done = { event: r.ok ? 'action.done' : 'action.failed', service, action: action.kind, command, exitCode: r.exitCode, durationMs: r.durationMs, output: r.output || undefined };
+  if (r.ok) log.info({ ...done, reason: r.reason }, `${what}: done${r.reason ? ` (${r.reason})` : ''}`);
+  else log.error({ ...done, reason: r.reason }, `${what}: failed: ${r.reason}`);
+  return { target: action.target, kind: action.kind, ok: r.ok, reason: r.reason, startedAt, finishedAt: Date.now() };
+}
+
+function run(action: Action, ctx: ActionContext): Promise<CommandResult> {
+  const { config } = ctx;
+  switch (action.kind) {
+    case 'restart': {
+      const restart = config.services[action.target]?.restart;
+      if (!restart) return Promise.resolve({ ok: false, timedOut: false, reason: 'no restart command configured', output: '', durationMs: 0 });
+      return runCommand(restart, { stateDir: config.stateDir, name: `${action.target}.restart` });
+    }
+    case 'keepalived.start':
+      return startKeepalived(config.keepalived, config.stateDir);
+    case 'keepalived.stop':
+      return stopKeepalived(config.keepalived, ctx.keepalivedPids, config.stateDir);
+  }
+}
+
+function commandOf(action: Action, config: Config): string[] | string | undefined {
+  if (action.kind === 'restart') return config.services[action.target]?.restart?.command;
+  if (action.kind === 'keepalived.start') return config.keepalived.start.command;
+  return config.keepalived.stop?.command ?? 'SIGTERM to keepalived main pid';
+}

@@ -1,0 +1,65 @@
+// `ha-watchdog check`: one pass for cron. Probe, decide, act, then re-check until what
+// it started is settled (bounded), save the memory, report, exit 0/1/2/3.
+import { loadConfig } from '../config/load.js';
+import { ConfigError } from '../config/errors.js';
+import type { Logger } from '../log.js';
+import { resumeMemory } from '../policy/decide.js';
+import type { PolicyEvent } from '../policy/types.js';
+import { Agent, logEvent } from './agent.js';
+import { acquireLock } from './lock.js';
+import { buildReport, EXIT, formatReport, type CheckReport } from './report.js';
+import { loadState } from './state.js';
+
+/** A pass never runs longer than this, so cron runs a minute apart cannot pile up. */
+export const CHECK_BUDGET_MS = 45_000;
+const RECHECK_EVERY_MS = 1000;
+
+export interface CheckOptions {
+  configPath: string;
+  dryRun: boolean;
+  log: Logger;
+}
+
+export async function runCheck(opts: CheckOptions): Promise<CheckReport | { error: string; exitCode: number }> {
+  let config;
+  try {
+    config = loadConfig(opts.configPath);
+  } catch (e) {
+    return { error: e instanceof ConfigError ? e.message : `${opts.configPath}: ${(e as Error).message}`, exitCode: EXIT.unknown };
+  }
+  const deadline = Date.now() + CHECK_BUDGET_MS;
+  const lock = opts.dryRun ? null : acquireLock(config.stateDir, 'ha-watchdog check');
+  const readOnly = lock !== null && !lock.ok;
+  const note = lock && !lock.ok ? `read-only: lock ${lock.reason}; not acting` : opts.dryRun ? 'dry run: nothing executed' : undefined;
+  if (note && readOnly) opts.log.warn({ event: 'lock.held', reason: note }, note);
+  try {
+    const loaded = loadState(config.stateDir);
+    const resumed = resumeMemory(loaded.memory, config, Date.now());
+    const early: PolicyEvent[] = [...loaded.events, ...resumed.events];
+    for (const e of early) logEvent(opts.log, e);
+    const agent = new Agent(config, resumed.memory, { log: opts.log, dryRun: opts.dryRun, readOnly, persist: true });
+    const events: PolicyEvent[] = [...early];
+    let r = await agent.poll();
+    events.push(...r.events);
+    // Follow through on what this pass started: wait for the command, then re-check
+    // until the service is up, its grace ran out, or the pass budget is spent.
+    while (!readOnly && !opts.dryRun && Date.now() < deadline && (agent.busy || settling(agent))) {
+      await agent.settle(deadline - Date.now());
+      await new Promise((res) => setTimeout(res, RECHECK_EVERY_MS));
+      r = await agent.poll();
+      events.push(...r.events);
+    }
+    await agent.settle(Math.max(0, deadline - Date.now()));
+    agent.persist();
+    await agent.close();
+    return buildReport(config, agent.memory, r.observations, events, { readOnly, dryRun: opts.dryRun, note });
+  } finally {
+    if (lock?.ok) lock.release();
+  }
+}
+
+function settling(agent: Agent): boolean {
+  return Object.values(agent.memory.services).some((m) => m.phase !== 'idle') || agent.memory.keepalived.phase !== 'idle';
+}
+
+export { formatReport };

@@ -1,0 +1,137 @@
+// `ha-watchdog run`: the long-running agent. node-cron ticks the polls (a first poll at
+// once); polls never overlap; SIGHUP reloads; SIGTERM/SIGINT finish what is in flight,
+// save the memory and exit 0.
+import { KILL_AFTER_MS } from '../actions/command.js';
+import { formatDuration } from '../config/duration.js';
+import { ConfigError } from '../config/errors.js';
+import { cronExpression } from '../config/interval.js';
+import { loadConfig, type Config } from '../config/load.js';
+import type { Logger } from '../log.js';
+import { resumeMemory } from '../policy/decide.js';
+import { Agent, logEvent } from './agent.js';
+import { acquireLock } from './lock.js';
+import { createNotifier } from './notify.js';
+import { loadState } from './state.js';
+
+export interface DaemonOptions {
+  configPath: string;
+  dryRun: boolean;
+  log: Logger;
+  version: string;
+}
+
+/** Resolves with the exit code once the agent has stopped. */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const { log } = opts;
+  let config: Config;
+  try {
+    config = loadConfig(opts.configPath);
+  } catch (e) {
+    const errors = e instanceof ConfigError ? e.problems : [{ message: (e as Error).message }];
+    log.error({ event: 'config.invalid', file: opts.configPath, errors }, `invalid config, not starting:\n${(e as Error).message}`);
+    return 1;
+  }
+  // A dry run acts on nothing, so it neither takes the lock nor writes the state.
+  const lock = opts.dryRun ? null : acquireLock(config.stateDir, 'ha-watchdog run');
+  if (lock && !lock.ok) {
+    log.error({ event: 'lock.held', reason: lock.reason, owner: lock.owner }, `another agent is in charge: lock ${lock.reason}`);
+    return 1;
+  }
+  if (lock?.ok && lock.tookOverFrom) {
+    log.warn({ event: 'lock.stale', owner: lock.tookOverFrom }, `took over a stale lock from pid ${lock.tookOverFrom.pid}`);
+  }
+
+  const loaded = loadState(config.stateDir);
+  const resumed = resumeMemory(loaded.memory, config, Date.now());
+  for (const e of [...loaded.events, ...resumed.events]) logEvent(log, e);
+  const agent = new Agent(config, resumed.memory, { log, dryRun: opts.dryRun, persist: true });
+  const notify = createNotifier();
+  log.info(
+    { event: 'agent.start', version: opts.version, config: config.file, interval: formatDuration(config.interval), dryRun: opts.dryRun || undefined, services: Object.keys(config.services) },
+    `ha-watchdog ${opts.version} started${opts.dryRun ? ' (dry run)' : ''}`,
+  );
+
+  const { default: cron } = await import('node-cron');
+  let polling: Promise<void> | null = null;
+  let stopping = false;
+  let ready = false;
+
+  const pollOnce = async () => {
+    try {
+      const r = await agent.poll();
+      if (r.durationMs > config.interval) {
+        log.warn({ event: 'poll.slow', durationMs: r.durationMs, interval: config.interval }, `poll took ${r.durationMs} ms, longer than the ${formatDuration(config.interval)} interval`);
+      }
+    } catch (e) {
+      // The loop never dies on a probe or action failure; this is the last net.
+      log.error({ event: 'poll.error', reason: (e as Error).stack ?? String(e) }, `poll failed: ${(e as Error).message}`);
+    }
+    if (!ready) {
+      ready = true;
+      notify.ready(agent.summary());
+    } else notify.status(agent.summary());
+    notify.watchdog();
+  };
+
+  const tick = () => {
+    if (stopping) return;
+    if (polling) {
+      log.warn({ event: 'poll.slow', interval: config.interval }, 'previous poll still running; skipping this tick');
+      return;
+    }
+    polling = pollOnce().finally(() => (polling = null));
+  };
+
+  const schedule = (c: Config) => cron.schedule(cronExpression(c.interval)!, tick, { name: 'ha-watchdog-poll' });
+  let task = schedule(config);
+  tick(); // the first poll at once, not at the first cron tick
+
+  const reload = async () => {
+    let next: Config;
+    try {
+      next = loadConfig(opts.configPath);
+    } catch (e) {
+      const errors = e instanceof ConfigError ? e.problems : [{ message: (e as Error).message }];
+      log.error({ event: 'config.invalid', file: opts.configPath, errors }, `reload refused, keeping the running config:\n${(e as Error).message}`);
+      return;
+    }
+    if (next.stateDir !== config.stateDir) {
+      log.error({ event: 'config.invalid', file: opts.configPath, reason: `stateDir changed from ${config.stateDir} to ${next.stateDir}; that needs a restart` }, 'reload refused: stateDir cannot change on reload');
+      return;
+    }
+    notify.reloading();
+    const intervalChanged = next.interval !== config.interval;
+    config = next;
+    await agent.reload(next);
+    if (intervalChanged) {
+      await task.stop();
+      task = schedule(next);
+    }
+    log.info({ event: 'config.reload', file: next.file, interval: formatDuration(next.interval), services: Object.keys(next.services) }, 'config reloaded; applies from the next poll');
+    notify.ready(agent.summary());
+  };
+
+  return new Promise<number>((resolve) => {
+    const onHup = () => void reload();
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      notify.stopping();
+      log.info({ event: 'agent.stopping', signal }, `${signal}: finishing what is in flight`);
+      await task.stop();
+      await polling;
+      // Each command is bounded by its own timeout (then TERM, then KILL).
+      const longest = Math.max(config.keepalived.start.timeout, config.keepalived.stop?.timeout ?? 10_000, ...Object.values(config.services).map((s) => s.restart?.timeout ?? 0));
+      const settled = await agent.settle(longest + KILL_AFTER_MS + 1000);
+      agent.persist();
+      await agent.close();
+      lock?.ok && lock.release();
+      log.info({ event: 'agent.stop', signal, settled }, 'stopped');
+      process.off('SIGHUP', onHup);
+      resolve(0);
+    };
+    process.on('SIGHUP', onHup);
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+  });
+}

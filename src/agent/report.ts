@@ -1,0 +1,56 @@
+// What a `check` pass reports, and its exit code in the monitoring-plugin convention:
+// 0 OK, 1 WARNING (degraded but handled), 2 CRITICAL, 3 UNKNOWN.
+import type { Config } from '../config/load.js';
+import type { Memory, Observations, PolicyEvent } from '../policy/types.js';
+
+export const EXIT = { ok: 0, warning: 1, critical: 2, unknown: 3 } as const;
+const STATUS = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
+
+export interface CheckReport {
+  status: (typeof STATUS)[number];
+  exitCode: number;
+  summary: string;
+  readOnly: boolean;
+  dryRun: boolean;
+  note?: string;
+  services: Record<string, { critical: boolean; ok: boolean; health: string; failed: boolean; problems: string[] }>;
+  keepalived: { running: boolean; failedOver: boolean };
+  events: PolicyEvent[];
+}
+
+export function buildReport(
+  config: Config,
+  memory: Memory,
+  obs: Observations,
+  events: PolicyEvent[],
+  flags: { readOnly: boolean; dryRun: boolean; note?: string },
+): CheckReport {
+  const services: CheckReport['services'] = {};
+  let code: number = EXIT.ok;
+  const raise = (c: number) => (code = Math.max(code, c));
+  for (const [name, cfg] of Object.entries(config.services)) {
+    const o = obs.services[name];
+    const m = memory.services[name];
+    const ok = o?.ok ?? false;
+    const failed = m?.failed ?? false;
+    services[name] = { critical: cfg.critical, ok, health: m?.health ?? 'unknown', failed, problems: (o?.probes ?? []).filter((p) => !p.ok).map((p) => `${p.probe}: ${p.reason}`) };
+    if (!ok || failed) raise(cfg.critical ? EXIT.critical : EXIT.warning);
+  }
+  const brought = events.some((e) => e.event === 'restart.ok' || e.event === 'service.recovered');
+  if (brought) raise(EXIT.warning);
+  if (events.some((e) => e.event === 'failover') || memory.keepalived.failedOver) raise(EXIT.critical);
+  if (!obs.keepalived.running) raise(EXIT.warning);
+  if (flags.readOnly) raise(EXIT.unknown);
+  const summary = [
+    ...Object.entries(services).map(([n, s]) => `${n} ${s.ok ? 'up' : 'down'}${s.failed ? ' (failed)' : ''}`),
+    obs.keepalived.running ? 'keepalived running' : memory.keepalived.failedOver ? 'keepalived stopped (failover)' : 'keepalived not running',
+  ].join(', ');
+  return { status: STATUS[code]!, exitCode: code, summary, readOnly: flags.readOnly, dryRun: flags.dryRun, note: flags.note, services, keepalived: { running: obs.keepalived.running, failedOver: memory.keepalived.failedOver }, events };
+}
+
+export function formatReport(r: CheckReport): string {
+  const lines = [`HA-WATCHDOG ${r.status} - ${r.summary}${r.note ? ` (${r.note})` : ''}`];
+  for (const [name, s] of Object.entries(r.services)) for (const p of s.problems) lines.push(`  ${name}: ${p}`);
+  for (const e of r.events) if (e.level !== 'debug') lines.push(`  ${e.event}${e.service ? ` ${e.service}` : ''}${e.reason ? `: ${e.reason}` : ''}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// ha-watchdog's command line. Each command loads only what it needs, so a one-shot
+// `check` from cron starts fast.
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+
+const USAGE = `Usage: ha-watchdog <command> [options]
+
+Commands:
+  run        the daemon: poll every interval, restart what died or hung,
+             stop keepalived when a critical service cannot be brought back
+  check      one pass for cron: probe, decide, act, report, exit
+               0 OK, 1 degraded but handled, 2 critical, 3 unknown
+  validate   check the config; exit 0 if valid, 1 with the errors
+
+Options:
+  -c, --config FILE   config file (default: $HA_WATCHDOG_CONFIG or /etc/ha-watchdog/watchdog.yaml)
+      --dry-run       decide and log what would be done, run nothing      (run, check)
+      --json          print one machine-readable report                    (check)
+  -v, --verbose       print the report and the log even when all is well   (check)
+      --print         print the effective config, defaults filled in       (validate)
+      --log-level L   debug, info, warn or error (default: info)           (run, check)
+  -h, --help          this help
+  -V, --version       the version
+`;
+
+const version = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        'dry-run': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        verbose: { type: 'boolean', short: 'v', default: false },
+        print: { type: 'boolean', default: false },
+        'log-level': { type: 'string', default: 'info' },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'V', default: false },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`ha-watchdog: ${(e as Error).message}\n\n${USAGE}`);
+    return 64; // EX_USAGE
+  }
+  const { values: o, positionals } = parsed;
+  if (o.version) return out(`${version}\n`, 0);
+  if (o.help) return out(USAGE, 0);
+  const [command, ...extra] = positionals;
+  if (!command) return err(`ha-watchdog: no command given\n\n${USAGE}`, 64);
+  if (extra.length) return err(`ha-watchdog: unexpected argument "${extra[0]}"\n\n${USAGE}`, 64);
+  if (!['debug', 'info', 'warn', 'error'].includes(o['log-level'])) return err(`ha-watchdog: --log-level must be debug, info, warn or error, got "${o['log-level']}"\n`, 64);
+  const { DEFAULT_CONFIG_PATH } = await import('./config/load.js');
+  const configPath = o.config ?? process.env.HA_WATCHDOG_CONFIG ?? DEFAULT_CONFIG_PATH;
+
+  switch (command) {
+    case 'validate':
+      return validate(configPath, o.print);
+    case 'run': {
+      const { createLogger } = await import('./log.js');
+      const { runDaemon } = await import('./agent/daemon.js');
+      return runDaemon({ configPath, dryRun: o['dry-run'], log: createLogger({ level: o['log-level'] }), version });
+    }
+    case 'check':
+      return check(configPath, { dryRun: o['dry-run'], json: o.json, verbose: o.verbose, level: o['log-level'] });
+    default:
+      return err(`ha-watchdog: unknown command "${command}"\n\n${USAGE}`, 64);
+  }
+}
+
+async function validate(configPath: string, print: boolean): Promise<number> {
+  const { loadConfig } = await import('./config/load.js');
+  try {
+    const config = loadConfig(configPath);
+    if (print) {
+      const { stringify } = await import('yaml');
+      const { effectiveConfig } = await import('./config/print.js');
+      return out(stringify(effectiveConfig(config)), 0);
+    }
+    return out(`${configPath}: valid (${Object.keys(config.services).length} services)\n`, 0);
+  } catch (e) {
+    return err(`${(e as Error).message}\n`, 1);
+  }
+}
+
+async function check(configPath: string, o: { dryRun: boolean; json: boolean; verbose: boolean; level: string }): Promise<number> {
+  const { createLogger } = await import('./log.js');
+  const { runCheck, formatReport } = await import('./agent/check.js');
+  // The log is kept, and shown only when something needs a human (cron mails any output).
+  const lines: string[] = [];
+  const log = createLogger({ level: o.level, write: o.verbose && !o.json ? undefined : (l) => void lines.push(l) });
+  let report;
+  try {
+    report = await runCheck({ configPath, dryRun: o.dryRun, log });
+  } catch (e) {
+    report = { error: `internal error: ${(e as Error).stack ?? e}`, exitCode: 3 };
+  }
+  if ('error' in report) {
+    if (o.json) out(`${JSON.stringify({ status: 'UNKNOWN', exitCode: report.exitCode, error: report.error })}\n`, 0);
+    else err(`HA-WATCHDOG UNKNOWN - ${report.error}\n`, 0);
+    return report.exitCode;
+  }
+  if (o.json) return out(`${JSON.stringify({ ...report, log: lines.map((l) => JSON.parse(l)) })}\n`, report.exitCode);
+  if (report.exitCode !== 0 || o.verbose) {
+    out(`${formatReport(report)}\n`, 0);
+    if (!o.verbose && lines.length) out(lines.join(''), 0);
+  }
+  return report.exitCode;
+}
+
+function out(text: string, code: number): number {
+  process.stdout.write(text);
+  return code;
+}
+function err(text: string, code: number): number {
+  process.stderr.write(text);
+  return code;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Timers of libraries (cron, sockets) must not keep a finished command alive.
+    if (process.argv[2] !== 'run') setImmediate(() => process.exit(code));
+    else process.exit(code);
+  },
+  (e) => {
+    process.stderr.write(`ha-watchdog: internal error: ${(e as Error).stack ?? e}\n`);
+    process.exit(3);
+  },
+);

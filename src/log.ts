@@ -1,0 +1,43 @@
+// JSON lines on stdout, one per event. Under systemd (JOURNAL_STREAM set) each line
+// starts with its syslog priority, "<4>{...}", which journald strips and stores as
+// PRIORITY: `journalctl -p warning` works and MESSAGE stays pure JSON.
+import { createRequire } from 'node:module';
+import type { Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+const PRIORITY: Record<string, number> = { fatal: 2, error: 3, warn: 4, info: 6, debug: 7, trace: 7 };
+
+export interface LogOptions {
+  level?: string;
+  /** Defaults to stdout (fd 1). */
+  write?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+const require = createRequire(import.meta.url);
+
+export function createLogger(opts: LogOptions = {}): Logger {
+  // Loaded with require at call time so commands that never log (validate, --help) skip it.
+  const pino = require('pino') as typeof import('pino');
+  const journal = Boolean((opts.env ?? process.env).JOURNAL_STREAM);
+  const sink = opts.write ? null : pino.destination({ fd: 1, sync: true });
+  const write = opts.write ?? ((line: string) => sink!.write(line));
+  const stream = {
+    write(line: string) {
+      if (!journal) return write(line);
+      const level = /"level":"(\w+)"/.exec(line)?.[1] ?? 'info';
+      write(`<${PRIORITY[level] ?? 6}>${line}`);
+    },
+  };
+  return pino.pino(
+    {
+      level: opts.level ?? 'info',
+      base: undefined,
+      messageKey: 'msg',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    stream,
+  );
+}

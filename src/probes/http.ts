@@ -1,0 +1,78 @@
+// HTTP probe, like keepalived's HTTP_GET/SSL_GET: status, optional body regex and MD5
+// digest, the whole request (body included) bounded by one timeout.
+import { createHash } from 'node:crypto';
+import type { HttpCheck } from '../config/load.js';
+import type { ProbeResult } from '../policy/types.js';
+
+const BODY_LIMIT = 1 << 20; // bytes kept for bodyMatches; the rest is hashed or discarded
+
+type Undici = typeof import('undici');
+let undici: Promise<Undici> | undefined;
+// undici is loaded on first use: a one-shot `check` without HTTP probes never pays for it.
+const loadUndici = () => (undici ??= import('undici'));
+
+export class HttpProbe {
+  private dispatcher?: InstanceType<Undici['Agent']>;
+  private readonly bodyRe: RegExp | null;
+
+  constructor(private readonly cfg: HttpCheck) {
+    this.bodyRe = cfg.bodyMatches !== undefined ? new RegExp(cfg.bodyMatches) : null;
+  }
+
+  async check(): Promise<ProbeResult> {
+    const started = performance.now();
+    const done = (ok: boolean, reason?: string): ProbeResult => ({
+      probe: 'http',
+      ok,
+      reason,
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+    });
+    const { request, Agent } = await loadUndici();
+    // One connection per probe (reset): a restarted server is always met on a fresh socket.
+    this.dispatcher ??= new Agent({ connect: { rejectUnauthorized: this.cfg.tlsVerify }, keepAliveTimeout: 1, pipelining: 0 });
+    const signal = AbortSignal.timeout(this.cfg.timeout);
+    try {
+      const res = await request(this.cfg.url, {
+        method: 'GET',
+        signal,
+        reset: true,
+        dispatcher: this.dispatcher,
+        headers: { 'user-agent': 'ha-watchdog' },
+      });
+      const md5 = this.cfg.digest ? createHash('md5') : null;
+      const kept: Buffer[] = [];
+      let keptBytes = 0;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        md5?.update(chunk);
+        if (this.bodyRe && keptBytes < BODY_LIMIT) {
+          kept.push(chunk);
+          keptBytes += chunk.length;
+        }
+      }
+      const statusOk = this.cfg.expectStatus ? this.cfg.expectStatus.includes(res.statusCode) : res.statusCode >= 200 && res.statusCode < 400;
+      if (!statusOk) return done(false, `${this.cfg.url}: status ${res.statusCode}, expected ${this.cfg.expectStatus?.join(' or ') ?? '2xx/3xx'}`);
+      if (this.bodyRe && !this.bodyRe.test(Buffer.concat(kept).toString('utf8'))) {
+        return done(false, `${this.cfg.url}: body does not match /${this.cfg.bodyMatches}/`);
+      }
+      if (md5) {
+        const seen = md5.digest('hex');
+        if (seen !== this.cfg.digest) return done(false, `${this.cfg.url}: body MD5 ${seen}, expected ${this.cfg.digest}`);
+      }
+      return done(true);
+    } catch (e) {
+      if (signal.aborted) return done(false, `${this.cfg.url}: no complete answer within ${this.cfg.timeout} ms`);
+      return done(false, `${this.cfg.url}: ${describeError(e)}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher?.close().catch(() => undefined);
+  }
+}
+
+function describeError(e: unknown): string {
+  const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = err.cause?.code ?? err.code;
+  const msg = err.cause?.message ?? err.message ?? String(e);
+  return code && !msg.includes(code) ? `${code} ${msg}` : msg;
+}

@@ -1,0 +1,47 @@
+// Cheap facts about one pid straight from /proc (a few syscalls, no child process).
+import { readFileSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
+
+export interface PidStat {
+  pid: number;
+  comm: string;
+  /** R, S, D, T, t, Z (zombie), X (dead), I ... */
+  state: string;
+  ppid: number;
+  /** Clock ticks after boot: with the pid, identifies one process even if the pid is reused. */
+  startTime: number;
+}
+
+export function readStat(pid: number, procRoot = '/proc'): PidStat | null {
+  let text: string;
+  try {
+    text = readFileSync(`${procRoot}/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // comm is in parentheses and may itself contain spaces and ")".
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  const rest = text.slice(close + 2).split(' ');
+  // rest[0] is field 3 (state); starttime is field 22.
+  return { pid, comm: text.slice(open + 1, close), state: rest[0] ?? '?', ppid: Number(rest[1]), startTime: Number(rest[19]) };
+}
+
+export const isDead = (s: PidStat | null): boolean => s === null || s.state === 'Z' || s.state === 'X' || s.state === 'x';
+
+export function readCmdline(pid: number, procRoot = '/proc'): string | null {
+  try {
+    return readFileSync(`${procRoot}/${pid}/cmdline`, 'utf8').replace(/\0+$/, '').split('\0').join(' ');
+  } catch {
+    return null;
+  }
+}
+
+export function exeName(pid: number, procRoot = '/proc'): string | null {
+  try {
+    return basename(readlinkSync(`${procRoot}/${pid}/exe`).replace(/ \(deleted\)$/, ''));
+  } catch {
+    return null;
+  }
+}

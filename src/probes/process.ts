@@ -1,0 +1,137 @@
+// Process probe. Finding processes needs a full process-table scan (ps-list: two `ps`
+// runs, ~60 ms CPU); confirming pids we already know costs one /proc read each. So:
+// scan once, then confirm known pids every poll, and scan again only when one is gone.
+import { readFileSync } from 'node:fs';
+import type { ProcessMatch } from '../config/load.js';
+import type { ProbeResult } from '../policy/types.js';
+import { compileMatch, describeMatch, type Candidate } from './match.js';
+import { exeName, isDead, readCmdline, readStat } from './proc.js';
+
+export interface ListedProcess {
+  pid: number;
+  ppid: number;
+  /** ps-list's name: basename of the exe, or comm when the exe is unreadable. */
+  name: string;
+  cmd: string;
+}
+
+/** One process-table scan per poll, shared by every process probe of that poll. */
+export class PollSnapshot {
+  private listing?: Promise<ListedProcess[]>;
+  scans = 0;
+  constructor(private readonly list: () => Promise<ListedProcess[]>) {}
+  processes(): Promise<ListedProcess[]> {
+    if (!this.listing) {
+      this.scans += 1;
+      this.listing = this.list();
+    }
+    return this.listing;
+  }
+}
+
+export async function psList(): Promise<ListedProcess[]> {
+  const { default: list } = await import('ps-list');
+  return (await list({ all: true })).map((p) => ({ pid: p.pid, ppid: p.ppid, name: p.name, cmd: p.cmd ?? '' }));
+}
+
+interface Known {
+  pid: number;
+  startTime: number;
+}
+
+export class ProcessProbe {
+  private known: Known[] = [];
+  private readonly matches: (c: Candidate) => boolean;
+
+  constructor(
+    private readonly match: ProcessMatch,
+    private readonly self = process.pid,
+  ) {
+    this.matches = compileMatch(match);
+  }
+
+  async check(snapshot: PollSnapshot): Promise<ProbeResult> {
+    const started = performance.now();
+    const done = (ok: boolean, reason?: string, pids?: number[]): ProbeResult => ({
+      probe: 'process',
+      ok,
+      reason,
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+      pids,
+    });
+    if (this.match.pidfile) {
+      const r = this.fromPidfile(this.match.pidfile);
+      return typeof r === 'string' ? done(false, r) : done(true, undefined, [r]);
+    }
+    if (this.known.length && this.known.every((k) => this.stillAlive(k))) {
+      return done(true, undefined, this.known.map((k) => k.pid));
+    }
+    const found = await this.search(snapshot);
+    this.known = found.known;
+    if (found.known.length) return done(true, undefined, found.known.map((k) => k.pid));
+    return done(false, found.reason);
+  }
+
+  private stillAlive(k: Known): boolean {
+    const s = readStat(k.pid);
+    return !isDead(s) && s!.startTime === k.startTime;
+  }
+
+  private candidate(pid: number, cmd?: string): Candidate {
+    return { pid, exe: exeName(pid), comm: readStat(pid)?.comm ?? null, cmd: cmd ?? readCmdline(pid) ?? '' };
+  }
+
+  private fromPidfile(file: string): number | string {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8').trim();
+    } catch (e) {
+      return `pidfile ${file} unreadable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}), expected the pid of ${describeMatch(this.match)}`;
+    }
+    const pid = Number(text.split(/\s+/)[0]);
+    if (!Number.isInteger(pid) || pid <= 0) return `pidfile ${file} holds "${text.slice(0, 40)}", expected a pid`;
+    const stat = readStat(pid);
+    if (stat === null) return `pidfile ${file} names pid ${pid}, which is not running`;
+    if (isDead(stat)) return `pidfile ${file} names pid ${pid}, which is a zombie (state ${stat.state}), not running`;
+    const c = this.candidate(pid);
+    if (!this.matches(c)) return `pidfile ${file} names pid ${pid}, which is "${c.cmd.slice(0, 80) || c.comm}", not ${describeMatch(this.match)}`;
+    return pid;
+  }
+
+  private async search(snapshot: PollSnapshot): Promise<{ known: Known[]; reason: string }> {
+    const all = await snapshot.processes();
+    const mine = descendantsOf(this.self, all);
+    const known: Known[] = [];
+    let sameName = 0;
+    let zombies = 0;
+    for (const p of all) {
+      if (mine.has(p.pid)) continue; // the watchdog and its own children are never the service
+      // ps-list's name is the exe's basename; comm is consulted only when it could matter.
+      const maybe = p.name === this.match.name || p.cmd.includes(this.match.name);
+      if (!maybe) continue;
+      const stat = readStat(p.pid);
+      const c: Candidate = { pid: p.pid, exe: p.name, comm: stat?.comm ?? null, cmd: p.cmd };
+      if (c.exe !== this.match.name && c.comm !== this.match.name) continue;
+      sameName += 1;
+      if (!this.matches(c)) continue;
+      if (isDead(stat)) {
+        zombies += 1;
+        continue;
+      }
+      known.push({ pid: p.pid, startTime: stat!.startTime });
+    }
+    let reason = `no running process ${describeMatch(this.match)}`;
+    if (sameName && this.match.args !== undefined) reason += ` (${sameName} named "${this.match.name}" found, none with matching args)`;
+    if (zombies) reason += ` (${zombies} zombie(s) ignored)`;
+    return { known, reason };
+  }
+}
+
+function descendantsOf(root: number, all: ListedProcess[]): Set<number> {
+  const children = new Map<number, number[]>();
+  for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
+  const out = new Set<number>([root]);
+  const stack = [root];
+  while (stack.length) for (const c of children.get(stack.pop()!) ?? []) if (!out.has(c)) out.add(c), stack.push(c);
+  return out;
+}
