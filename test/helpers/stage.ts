@@ -46,6 +46,7 @@ export class Stage {
     this.script(
       'tomcat-restart',
       `pidfile=${this.dir}/tomcat.pid
+[ -e "\${0%/*}/slow" ] && sleep 2  # test switch: a slow restart
 if [ -f "$pidfile" ]; then kill -9 "$(cat "$pidfile")" 2>/dev/null; rm -f "$pidfile"; fi
 setsid node ${FIXTURES}/fake-service.mjs ${port} A "$pidfile" >/dev/null 2>&1 </dev/null &
 for i in $(seq 100); do sleep 0.05; [ -s "$pidfile" ] && exit 0; done

@@ -1,0 +1,100 @@
+// Config errors name file:line:column, the key path and what was expected.
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError } from '../../src/config/errors.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
+
+const KEEPALIVED = 'keepalived:\n  start: { command: [/usr/bin/systemctl, start, keepalived] }\n';
+const minimal = `services:\n  tomcat:\n    process: { name: java }\n${KEEPALIVED}`;
+
+function problems(text: string): string[] {
+  try {
+    parseConfig(text, 'w.yaml');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    return e.message.split('\n');
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('config: parseConfig', () => {
+  it('a minimal config gets the documented defaults', () => {
+    const c = parseConfig(minimal, 'w.yaml');
+    assert.equal(c.interval, 3000);
+    assert.equal(c.stateDir, '/var/lib/ha-watchdog');
+    const t = c.services.tomcat!;
+    assert.deepEqual([t.critical, t.fall, t.rise, t.restart], [true, 2, 2, undefined]);
+    assert.deepEqual(c.keepalived.process, { name: 'keepalived' });
+    assert.equal(c.keepalived.stop, undefined);
+  });
+
+  it('the shipped watchdog.yaml is valid', () => {
+    const c = loadConfig(new URL('../../watchdog.yaml', import.meta.url).pathname, { asRoot: false });
+    assert.deepEqual(Object.keys(c.services), ['tomcat', 'nginx']);
+    assert.deepEqual(c.services.tomcat!.restart!.command, ['/usr/bin/systemctl', 'restart', 'tomcat10']);
+  });
+
+  const cases: Array<[string, string, RegExp]> = [
+    ['unknown top-level key', `colour: blue\n${minimal}`, /^w\.yaml:1:1: colour: unknown key "colour"; expected one of: interval, stateDir, services, keepalived$/],
+    ['unknown nested key', minimal.replace('{ name: java }', '{ name: java, argz: x }'), /^w\.yaml:3:28: services\.tomcat\.process\.argz: unknown key "argz"; expected one of: name, args, pidfile$/],
+    ['interval cron cannot hit', `interval: 7s\n${minimal}`, /^w\.yaml:1:11: interval: .*cannot hit 7000 ms evenly; use one of: 1s, 2s, 3s, 4s, 5s, 6s, 10s, 12s, 15s, 20s, 30s, 1m/],
+    ['sub-second interval', `interval: 500ms\n${minimal}`, /interval: node-cron polls on whole seconds and cannot hit 500 ms/],
+    ['bad duration', minimal.replace('{ name: java }', '{ name: java }\n    http: { url: "http://x/", timeout: soon }'), /^w\.yaml:4:40: services\.tomcat\.http\.timeout: expected a duration like "500ms", "3s", "2m", "1h" or a number of seconds, got "soon"$/],
+    ['bad regex', minimal.replace('{ name: java }', "{ name: java, args: '(x' }"), /^w\.yaml:3:34: services\.tomcat\.process\.args: invalid regular expression: .*Unterminated group$/],
+    ['bad URL', minimal.replace('{ name: java }', '{ name: java }\n    http: { url: "ftp://x/" }'), /services\.tomcat\.http\.url: expected an http:\/\/ or https:\/\/ URL, got "ftp:\/\/x\/"$/],
+    ['wrong type', minimal.replace('{ name: java }', '{ name: java }\n    fall: two'), /^w\.yaml:4:11: services\.tomcat\.fall: expected a whole number from 1 to 100, got "two"$/],
+    ['command as a shell string', minimal.replace('{ name: java }', '{ name: java }\n    restart: { command: "systemctl restart tomcat10" }'), /services\.tomcat\.restart\.command: expected a list of words \(argv\).*never go through a shell$/],
+    ['relative program', minimal.replace('{ name: java }', '{ name: java }\n    restart: { command: [systemctl, restart, x] }'), /restart\.command: the program must be an absolute path/],
+    ['no probe', `services:\n  tomcat: { critical: true }\n${KEEPALIVED}`, /^w\.yaml:2:11: services\.tomcat: a service needs at least one probe: process, http or tcp$/],
+    ['bad tcp port', minimal.replace('{ name: java }', '{ name: java }\n    tcp: "127.0.0.1:70000"'), /^w\.yaml:4:10: services\.tomcat\.tcp: expected "host:port"/],
+    ['bad service name', `services:\n  "tom cat": { process: { name: java } }\n${KEEPALIVED}`, /^w\.yaml:2:3: services\.tom cat: service names may use letters/],
+    ['missing keepalived start', `services:\n  tomcat: { process: { name: java } }\nkeepalived: {}\n`, /keepalived\.start: expected a mapping, got nothing/],
+    ['missing services', KEEPALIVED, /services: expected a mapping, got nothing/],
+    ['YAML syntax error', 'services: [\n', /^w\.yaml:\d+:\d+: YAML: /],
+    ['duplicate key', `interval: 1s\ninterval: 2s\n${minimal}`, /^w\.yaml:2:1: YAML: Map keys must be unique/],
+    ['not a mapping', '- a\n- b\n', /^w\.yaml:1:1: expected a mapping of keys/],
+    ['process name with a slash', minimal.replace('name: java', 'name: /usr/bin/java'), /process\.name: expected a bare executable name/],
+    ['bad digest', minimal.replace('{ name: java }', '{ name: java }\n    http: { url: "http://x/", digest: xyz }'), /http\.digest: expected 32 hex digits/],
+  ];
+  for (const [name, text, re] of cases) {
+    it(`${name} -> ${re.source.slice(0, 60)}`, () => {
+      const lines = problems(text);
+      assert.ok(lines.some((l) => re.test(l)), lines.join('\n'));
+    });
+  }
+
+  it('every problem is reported at once, not just the first', () => {
+    const lines = problems(`interval: 7s\nstateDir: rel\n${minimal.replace('{ name: java }', '{ name: java, x: 1 }')}`);
+    assert.equal(lines.length, 3, lines.join('\n'));
+  });
+
+  it('durations: ms, s, m, h and bare seconds', () => {
+    const c = parseConfig(minimal.replace('{ name: java }', '{ name: java }\n    http: { url: "http://x/", timeout: 1500ms }\n    restart: { command: [/bin/true], timeout: 2m, grace: 1h }\n    tcp: { address: "[::1]:8009", timeout: 0.5 }'), 'w.yaml');
+    const t = c.services.tomcat!;
+    assert.deepEqual([t.http!.timeout, t.restart!.timeout, t.restart!.grace, t.tcp!.timeout, t.tcp!.host], [1500, 120_000, 3_600_000, 500, '::1']);
+  });
+});
+
+describe('config: loadConfig ownership when running as root', () => {
+  it('refuses a config that group or others can write, saying so', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'haw-cfg-'));
+    try {
+      const f = join(dir, 'w.yaml');
+      writeFileSync(f, minimal);
+      chmodSync(f, 0o666);
+      assert.throws(() => loadConfig(f, { asRoot: true }), /refusing a config that its group or others can write \(mode 666\) while running as root/);
+      chmodSync(f, 0o644);
+      if (process.getuid?.() === 0) assert.doesNotThrow(() => loadConfig(f, { asRoot: true }));
+      else assert.throws(() => loadConfig(f, { asRoot: true }), /owned by uid/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an unreadable file is a ConfigError naming the file', () => {
+    assert.throws(() => loadConfig('/nonexistent/w.yaml'), /\/nonexistent\/w\.yaml: cannot read the config: ENOENT/);
+  });
+});
