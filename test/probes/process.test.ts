@@ -1,0 +1,130 @@
+// Process probe against the real process table: decoys, zombies, pidfiles, own children.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { PollSnapshot, ProcessProbe, psList } from '../../src/probes/process.js';
+import { sleep } from '../helpers/pidns.js';
+
+const token = `haw${process.pid}x${Date.now() % 100000}`;
+const dir = mkdtempSync(join(tmpdir(), 'haw-proc-'));
+const started: number[] = [];
+// Started through a shell that exits at once, so the process is re-parented away from
+// this test: the probe ignores its own children (they are never the service).
+const start = (argv: string[]) => {
+  const q = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const pid = Number(execFileSync('bash', ['-c', `setsid ${q} >/dev/null 2>&1 </dev/null & echo $!`], { encoding: 'utf8' }).trim());
+  started.push(pid);
+  return { pid, kill: (sig: NodeJS.Signals) => process.kill(pid, sig) };
+};
+const check = (probe: ProcessProbe) => {
+  const snap = new PollSnapshot(psList);
+  return probe.check(snap).then((r) => ({ ...r, scans: snap.scans }));
+};
+
+describe('probes: process', () => {
+  // A copy of sleep named after the token: a process whose exe basename is unique to this run.
+  const exe = join(dir, token.slice(0, 15));
+  before(() => copyFileSync('/bin/sleep', exe));
+  after(() => {
+    for (const pid of started) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('finds a process by exact executable name and args regex', async () => {
+    const c = start([exe, '300']);
+    await sleep(100);
+    const r = await check(new ProcessProbe({ name: token.slice(0, 15), args: '^\\S+ 300$' }));
+    assert.equal(r.ok, true, r.reason);
+    assert.deepEqual(r.pids, [c.pid]);
+    c.kill('SIGKILL');
+  });
+
+  it('decoys that only mention the name are not the service (the seed grep bug)', async () => {
+    const log = join(dir, `${token}-catalina.out`);
+    writeFileSync(log, '');
+    start(['tail', '-f', log]); // `ps -ef | grep <token>` would count this
+    start(['sleep', '300', `org.apache.catalina.startup.Bootstrap-${token}`]); // right args, wrong program
+    await sleep(100);
+    const r = await check(new ProcessProbe({ name: 'java', args: `Bootstrap-${token}` }));
+    assert.equal(r.ok, false);
+    assert.match(r.reason!, /no running process "java" with args matching/);
+    const byName = await check(new ProcessProbe({ name: token }));
+    assert.equal(byName.ok, false, 'tail -f <file named after it> is not it');
+  });
+
+  it('the watchdog itself and its own children never count', async () => {
+    const child = spawn('sleep', ['300', token], { stdio: 'ignore' }); // our own child
+    started.push(child.pid!);
+    await sleep(100);
+    const r = await check(new ProcessProbe({ name: 'sleep', args: `^sleep 300 ${token}$` }));
+    assert.equal(r.ok, false, 'a child of the agent matched');
+    const self = await check(new ProcessProbe({ name: 'node', args: 'process\\.test\\.ts' }));
+    assert.ok(!(self.pids ?? []).includes(process.pid));
+  });
+
+  it('a zombie is dead, not running', async () => {
+    // python forks a child that exits at once; the parent never reaps it.
+    const zname = `z${token}`.slice(0, 15);
+    const zexe = join(dir, zname);
+    copyFileSync('/bin/true', zexe);
+    start(['python3', '-c', `import os,time\nif os.fork()==0: os.execv(${JSON.stringify(zexe)}, [${JSON.stringify(zexe)}])\ntime.sleep(300)`]);
+    await sleep(300);
+    const r = await check(new ProcessProbe({ name: zname }));
+    assert.equal(r.ok, false, `zombie counted as running: ${JSON.stringify(r)}`);
+    assert.match(r.reason!, /zombie/);
+  });
+
+  it('pidfile: live and matching is running; dead pid, other program, garbage are not', async () => {
+    const c = start([exe, '301']);
+    await sleep(100);
+    const pf = join(dir, 'svc.pid');
+    const probe = (m: { args?: string } = {}) => new ProcessProbe({ name: token.slice(0, 15), pidfile: pf, ...m });
+    writeFileSync(pf, `${c.pid}\n`);
+    assert.equal((await check(probe())).ok, true);
+    assert.equal((await check(probe())).scans, 0, 'a pidfile needs no process-table scan');
+    const other = start(['sleep', '302']);
+    await sleep(50);
+    writeFileSync(pf, `${other.pid}\n`);
+    const r1 = await check(probe());
+    assert.match(r1.reason!, /names pid \d+, which is "sleep 302", not "haw/);
+    writeFileSync(pf, '999999\n');
+    assert.match((await check(probe())).reason!, /names pid 999999, which is not running/);
+    writeFileSync(pf, 'hello\n');
+    assert.match((await check(probe())).reason!, /holds "hello", expected a pid/);
+    rmSync(pf);
+    assert.match((await check(probe())).reason!, /unreadable \(ENOENT\)/);
+  });
+
+  it('steady state: known pids are confirmed through /proc, no scan; a vanished pid triggers a new scan', async () => {
+    const c = start([exe, '303']);
+    await sleep(100);
+    const probe = new ProcessProbe({ name: token.slice(0, 15), args: ' 303$' });
+    const first = await check(probe);
+    assert.deepEqual([first.ok, first.scans], [true, 1]);
+    const second = await check(probe);
+    assert.deepEqual([second.ok, second.scans], [true, 0]);
+    c.kill('SIGKILL');
+    await sleep(100);
+    const third = await check(probe);
+    assert.deepEqual([third.ok, third.scans], [false, 1]);
+    const d = start([exe, '303']);
+    await sleep(100);
+    const fourth = await check(probe);
+    assert.deepEqual([fourth.ok, fourth.pids], [true, [d.pid]]);
+  });
+
+  it('one scan per poll is shared by all process probes', async () => {
+    const snap = new PollSnapshot(psList);
+    await Promise.all([new ProcessProbe({ name: `a${token}` }).check(snap), new ProcessProbe({ name: `b${token}` }).check(snap)]);
+    assert.equal(snap.scans, 1);
+  });
+});
