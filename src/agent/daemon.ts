@@ -82,7 +82,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     polling = pollOnce().finally(() => (polling = null));
   };
 
-  const schedule = (c: Config) => cron.schedule(cronExpression(c.interval)!, tick, { name: 'ha-watchdog-poll' });
+  // node-cron would print its own warnings (a missed tick when the event loop was
+  // blocked) to the console; they go into the JSON log instead.
+  const cronLog = {
+    info: (m: string) => log.debug({ event: 'cron' }, m),
+    debug: (m: string | Error) => log.debug({ event: 'cron' }, String(m)),
+    warn: (m: string) => log.warn({ event: 'poll.missed', reason: m }, `scheduler: ${m}`),
+    error: (m: string | Error) => log.error({ event: 'poll.error', reason: String(m) }, `scheduler: ${String(m)}`),
+  };
+  const schedule = (c: Config) => cron.schedule(cronExpression(c.interval)!, tick, { name: 'ha-watchdog-poll', logger: cronLog });
   let task = schedule(config);
   tick(); // the first poll at once, not at the first cron tick
 
