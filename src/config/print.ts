@@ -25,6 +25,7 @@ export function effectiveConfig(c: Config): unknown {
       process: c.keepalived.process,
       start: cmd(c.keepalived.start),
       ...(c.keepalived.stop ? { stop: cmd(c.keepalived.stop) } : {}),
+      ...(c.keepalived.vip ? { vip: { ...c.keepalived.vip, timeout: formatDuration(c.keepalived.vip.timeout) } } : {}),
     },
   };
 }

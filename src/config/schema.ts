@@ -194,6 +194,9 @@ export const configSchema = z.strictObject({
     process: processMatch.default({ name: 'keepalived' }),
     start: command('60s'),
     stop: command('60s').optional(),
+    // The VIP as clients reach it. Probed every poll; after a failover it tells whether
+    // the peer took over, or whether no healthy host remains.
+    vip: httpCheck.optional(),
   }),
 });
 

@@ -2,6 +2,7 @@
 import type { Config } from '../config/load.js';
 import { freshKeepalivedMemory, stepKeepalived } from './keepalived.js';
 import { freshServiceMemory, stepService } from './service.js';
+import { stepVip } from './vip.js';
 import type { Decision, Memory, Observations, PolicyEvent } from './types.js';
 
 export function freshMemory(): Memory {
@@ -27,7 +28,7 @@ export function decide(obs: Observations, memory: Memory, config: Pick<Config, '
 
   const k = stepKeepalived(next.keepalived, obs.keepalived, obs.outcomes, services, now);
   actions.push(...k.actions);
-  events.push(...k.events);
+  events.push(...k.events, ...stepVip(next.keepalived, obs.vip));
   return { actions, memory: next, events };
 }
 

@@ -37,9 +37,16 @@ export interface ActionOutcome {
   dryRun?: boolean;
 }
 
+export interface VipObservation {
+  ok: boolean;
+  reason?: string;
+}
+
 export interface Observations {
   services: Record<string, ServiceObservation>;
   keepalived: KeepalivedObservation;
+  /** The VIP's URL answered (only when keepalived.vip is configured). */
+  vip?: VipObservation;
   outcomes: ActionOutcome[];
 }
 
@@ -100,6 +107,9 @@ export interface KeepalivedMemory {
   nextStartAt?: number;
   startBackoffMs?: number;
   runningSince?: number;
+  /** Consecutive polls the VIP did not answer; and whether "no healthy host" was said. */
+  vipBad?: number;
+  vipUnserved?: boolean;
   last?: LastAction;
 }
 

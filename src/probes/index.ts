@@ -2,7 +2,7 @@
 // every service and keepalived concurrently each poll. A probe that throws is a failed
 // observation with its reason, never a crash.
 import type { Config } from '../config/load.js';
-import type { KeepalivedObservation, Observations, ProbeResult, ServiceObservation } from '../policy/types.js';
+import type { KeepalivedObservation, Observations, ProbeResult, ServiceObservation, VipObservation } from '../policy/types.js';
 import { HttpProbe } from './http.js';
 import { PollSnapshot, ProcessProbe, psList, type ListedProcess } from './process.js';
 import { checkTcp } from './tcp.js';
@@ -12,6 +12,7 @@ type Check = (snapshot: PollSnapshot) => Promise<ProbeResult>;
 export class Probes {
   private readonly services: Map<string, Array<{ kind: ProbeResult['probe']; run: Check }>>;
   private readonly keepalived: ProcessProbe;
+  private readonly vip?: HttpProbe;
   private readonly https: HttpProbe[] = [];
   /** How many full process-table scans the last poll needed (0 in the steady state). */
   lastScans = 0;
@@ -40,19 +41,27 @@ export class Probes {
       }),
     );
     this.keepalived = new ProcessProbe(config.keepalived.process);
+    if (config.keepalived.vip) {
+      this.vip = new HttpProbe(config.keepalived.vip);
+      this.https.push(this.vip);
+    }
   }
 
   async observe(): Promise<Omit<Observations, 'outcomes'>> {
     const snapshot = new PollSnapshot(this.list);
-    const [services, keepalived] = await Promise.all([
+    const [services, keepalived, vip] = await Promise.all([
       Promise.all([...this.services].map(async ([name, checks]) => [name, await observeService(checks, snapshot)] as const)),
       this.keepalived.check(snapshot).then(
         (r): KeepalivedObservation => ({ running: r.ok, pids: r.pids ?? [], reason: r.reason }),
         (e): KeepalivedObservation => ({ running: false, pids: [], reason: `probe crashed: ${(e as Error).message}` }),
       ),
+      this.vip?.check().then(
+        (r): VipObservation => ({ ok: r.ok, reason: r.reason }),
+        (e): VipObservation => ({ ok: false, reason: `probe crashed: ${(e as Error).message}` }),
+      ),
     ]);
     this.lastScans = snapshot.scans;
-    return { services: Object.fromEntries(services), keepalived };
+    return { services: Object.fromEntries(services), keepalived, ...(vip && { vip }) };
   }
 
   async close(): Promise<void> {

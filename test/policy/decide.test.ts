@@ -21,6 +21,8 @@ interface Poll {
   t: number;
   up?: Record<string, boolean>;
   keepalived?: boolean;
+  /** The VIP's URL answered (undefined: no vip check configured). */
+  vip?: boolean;
   outcomes?: Array<Omit<ActionOutcome, 'startedAt' | 'finishedAt'>>;
 }
 
@@ -43,6 +45,7 @@ function play(services: Record<string, Svc>, polls: Poll[], memory: Memory = fre
           }),
         ),
         keepalived: { running: p.keepalived ?? true, pids: [] },
+        ...(p.vip !== undefined && { vip: { ok: p.vip, reason: p.vip ? undefined : 'connect ECONNREFUSED' } }),
         outcomes: (p.outcomes ?? []).map((o) => ({ ...o, startedAt: now - 500, finishedAt: now })),
       },
       out.memory,
@@ -247,6 +250,50 @@ describe('policy: decide()', () => {
       for (const e of c.noEvents ?? []) assert.ok(!eventNames(p).includes(e), `unexpected ${e}: ${eventNames(p).join(', ')}`);
     });
   }
+
+  it('tomcat dead on both hosts: after failover nothing answers on the VIP -> "no healthy host remains", once, no flapping', () => {
+    const down = { tomcat: false };
+    const polls: Poll[] = [
+      { t: 0, vip: true },
+      { t: 1, vip: true },
+      { t: 2, up: down, vip: true },
+      { t: 3, up: down, vip: true },
+      { t: 4, up: down, vip: false, outcomes: [bad('tomcat')] },
+      { t: 5, up: down, vip: false, keepalived: false, outcomes: [ok('keepalived', 'keepalived.stop')] },
+    ];
+    for (let t = 6; t < 120; t++) polls.push({ t, up: down, vip: false, keepalived: false, outcomes: [] });
+    // every heal restart fails on the next poll
+    const p0 = play(T, polls.slice(0, 6));
+    let p = p0;
+    for (const poll of polls.slice(6)) {
+      const prev = p.actions.at(-1) ?? [];
+      const outcomes = prev.filter((a) => a.kind === 'restart').map(() => bad('tomcat'));
+      const step = play(T, [{ ...poll, outcomes }], p.memory);
+      p = { actions: [...p.actions, ...step.actions], events: [...p.events, ...step.events], memory: step.memory };
+    }
+    const names = eventNames(p);
+    assert.equal(names.filter((e) => e === 'vip.unserved').length, 1, names.join(','));
+    const said = p.events.flat().find((e) => e.event === 'vip.unserved')!;
+    assert.match(String(said.reason), /^no healthy host remains: this host gave up the VIP \(tomcat: /);
+    const ka = p.actions.flat().filter((a) => a.kind.startsWith('keepalived'));
+    assert.deepEqual(ka.map((a) => a.kind), ['keepalived.stop'], 'keepalived stopped once, never started again');
+  });
+
+  it('the peer serves the VIP after our failover -> no alarm; VIP back after an outage -> vip.served', () => {
+    const down = { tomcat: false };
+    const p = play(T, [
+      ...healthy,
+      { t: 2, up: down },
+      { t: 3, up: down },
+      { t: 4, up: down, outcomes: [bad('tomcat')] },
+      { t: 5, up: down, keepalived: false, vip: true, outcomes: [ok('keepalived', 'keepalived.stop')] },
+      { t: 6, up: down, keepalived: false, vip: false },
+      { t: 7, up: down, keepalived: false, vip: false },
+      { t: 8, up: down, keepalived: false, vip: true },
+    ]);
+    assert.ok(!eventNames(p).includes('vip.unserved'), 'two bad VIP polls are not enough');
+    assert.ok(!eventNames(p).includes('vip.served'));
+  });
 
   it('healing a failed service backs off 10 s, doubling, up to 5 min', () => {
     const polls: Poll[] = [...healthy, { t: 2, up: { tomcat: false } }, { t: 3, up: { tomcat: false } }, { t: 4, up: { tomcat: false }, outcomes: [bad('tomcat')] }];

@@ -1,0 +1,26 @@
+// After this host gave up the VIP, is anyone serving it? If nothing answers on the VIP
+// for a few polls, no healthy host remains: say so clearly, once (and when it is back).
+// It changes no action: starting keepalived on a broken host would not serve anyone.
+import type { KeepalivedMemory, PolicyEvent, VipObservation } from './types.js';
+
+export const VIP_FALL = 3;
+
+export function stepVip(mem: KeepalivedMemory, vip: VipObservation | undefined): PolicyEvent[] {
+  if (!vip) return [];
+  if (vip.ok) {
+    mem.vipBad = 0;
+    if (!mem.vipUnserved) return [];
+    mem.vipUnserved = false;
+    return [{ level: 'info', event: 'vip.served', reason: 'the VIP answers again' }];
+  }
+  mem.vipBad = Math.min((mem.vipBad ?? 0) + 1, VIP_FALL);
+  if (mem.vipBad < VIP_FALL || mem.vipUnserved || !mem.failedOver) return [];
+  mem.vipUnserved = true;
+  return [
+    {
+      level: 'error',
+      event: 'vip.unserved',
+      reason: `no healthy host remains: this host gave up the VIP (${mem.failoverReason ?? 'failover'}) and nothing answers on it (${vip.reason ?? 'failed'})`,
+    },
+  ];
+}
