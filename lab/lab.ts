@@ -1,0 +1,281 @@
+// The two-host lab, for node:test tests and benches.
+//
+//   const lab = await Lab.up({ agent: 'none' });
+//   try {
+//     await lab.client.start();
+//     await lab.killTomcat('A', 'KILL');
+//     await lab.client.waitForWho('B', 20_000);
+//   } finally {
+//     await lab.down();
+//   }
+//
+// Building and tearing down the namespaces is lab/lab.sh's job (up/down); this
+// class wraps it and adds the client, events and waiting. See lab/README.md.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from './client.js';
+import type { AgentEvent } from './events.js';
+import { run, type RunOptions, type RunResult } from './exec.js';
+import { type Driver, Host, type HostName, type Service, type Signal } from './host.js';
+import { ipv4Addresses, netnsExecArgv } from './netns.js';
+import { labUnavailableReason } from './prereqs.js';
+import { waitFor, type WaitOptions } from './wait.js';
+
+export { outages, segments, type ClientOptions, type Outage, type Sample, type Segment, type Who } from './client.js';
+export { eventsNamed, type AgentEvent } from './events.js';
+export type { Driver, HostName, Service, Signal } from './host.js';
+export { labSkip, labUnavailableReason } from './prereqs.js';
+export { waitFor } from './wait.js';
+
+/** Repository root, from this file's location (lab/lab.ts). */
+export const REPO_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const LAB_SH = join(REPO_ROOT, 'lab', 'lab.sh');
+const CTL_SH = join(REPO_ROOT, 'lab', 'host', 'ctl.sh');
+
+/**
+ * What supervises each host once the lab is up:
+ *  - none: nothing (baseline: only keepalived's VRRP);
+ *  - watchdog: ha-watchdog (`node dist/cli.js run -c <host>/watchdog.yaml`; needs `npm run build`);
+ *  - seed: the seed document's bash loop (lab/seed-loop.sh);
+ *  - peer: keepalived vrrp_script health checks + a respawn loop (systemd Restart= emulation).
+ */
+export type AgentKind = 'none' | 'watchdog' | 'seed' | 'peer';
+
+export interface LabOptions {
+  agent?: AgentKind;
+  /** Start keepalived on both hosts during up (default true). */
+  keepalived?: boolean;
+  /** First three octets of the lab's /24 (default 10.213.0). Only inside the lab's namespaces. */
+  net?: string;
+  /** Replace a host's generated watchdog.yaml before the agent starts (agent: 'watchdog'). */
+  watchdogYaml?: (host: Host) => string;
+  /** Progress messages (default: none). */
+  log?: (msg: string) => void;
+}
+
+const DRIVER_OF: Record<Exclude<AgentKind, 'none'>, Driver> = { watchdog: 'agent', seed: 'seed', peer: 'respawn' };
+
+// Labs of this process still up: torn down synchronously if the process exits early.
+const live = new Set<Lab>();
+let handlersInstalled = false;
+function installExitHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on('exit', () => {
+    for (const lab of live) lab.downSync();
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      for (const lab of live) lab.downSync();
+      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+    });
+  }
+}
+
+function readEnvFile(file: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line);
+    if (m?.[1]) env[m[1]] = m[2] ?? '';
+  }
+  return env;
+}
+
+export class Lab {
+  readonly id: string;
+  readonly dir: string;
+  readonly vip: string;
+  readonly agent: AgentKind;
+  readonly ns: { A: string; B: string; C: string; br: string };
+  readonly addr: { A: string; B: string; C: string };
+  readonly hosts: { A: Host; B: Host };
+  /** The client in namespace C, polling http://<VIP>/. Not started by up(). */
+  readonly client: Client;
+  /** Wall-clock durations of up() and down(), ms. */
+  readonly timings: { upMs: number; downMs?: number };
+  private isDown = false;
+
+  private constructor(dir: string, agent: AgentKind, upMs: number) {
+    const env = readEnvFile(join(dir, 'lab.env'));
+    const get = (k: string): string => {
+      const v = env[k];
+      if (!v) throw new Error(`lab.env: ${k} missing`);
+      return v;
+    };
+    this.dir = dir;
+    this.id = get('LAB_ID');
+    this.vip = get('VIP');
+    this.agent = agent;
+    this.ns = { A: get('NS_A'), B: get('NS_B'), C: get('NS_C'), br: get('NS_BR') };
+    this.addr = { A: get('ADDR_A'), B: get('ADDR_B'), C: get('ADDR_C') };
+    this.hosts = {
+      A: new Host('A', join(dir, 'A'), this.ns.A, this.addr.A, CTL_SH),
+      B: new Host('B', join(dir, 'B'), this.ns.B, this.addr.B, CTL_SH),
+    };
+    this.client = new Client(this.ns.C, `http://${this.vip}/`, join(dir, 'C'), REPO_ROOT);
+    this.timings = { upMs };
+  }
+
+  /**
+   * Builds a fresh lab (unique namespace names), waits until A holds the VIP and
+   * answers through it (seen from C), then starts the chosen agent on both hosts.
+   * Always pair with `await lab.down()` (finally / after hook).
+   */
+  static async up(opts: LabOptions = {}): Promise<Lab> {
+    const reason = labUnavailableReason();
+    if (reason) throw new Error(`lab cannot run: ${reason}`);
+    const agent = opts.agent ?? 'none';
+    if (agent === 'watchdog' && !existsSync(join(REPO_ROOT, 'dist', 'cli.js'))) {
+      throw new Error(`agent 'watchdog' needs ${join(REPO_ROOT, 'dist', 'cli.js')}: run 'npm run build' first`);
+    }
+    const argv = ['bash', LAB_SH, 'up', '--owner', String(process.pid), '--agent', agent, '--no-driver'];
+    if (opts.keepalived === false) argv.push('--no-keepalived');
+    if (opts.net) argv.push('--net', opts.net);
+    installExitHandlers();
+    const t0 = performance.now();
+    // SIGTERM on timeout: lab.sh's trap then tears the half-built lab down.
+    const r = await run(argv, { timeoutMs: 180_000, killSignal: 'SIGTERM' });
+    const m = /^LAB_DIR=(.+)$/m.exec(r.stdout);
+    if (r.code !== 0 || !m?.[1]) {
+      throw new Error(`lab up failed (exit ${r.code}):\n${r.stderr.trim()}`);
+    }
+    const lab = new Lab(m[1].trim(), agent, 0);
+    live.add(lab);
+    try {
+      if (agent !== 'none') {
+        if (agent === 'watchdog' && opts.watchdogYaml) {
+          for (const h of lab.hostList()) writeFileSync(h.watchdogConfig, opts.watchdogYaml(h));
+        }
+        for (const h of lab.hostList()) await h.ctlOk(DRIVER_OF[agent], 'start');
+      }
+    } catch (e) {
+      await lab.down();
+      throw e;
+    }
+    lab.timings.upMs = Math.round(performance.now() - t0);
+    opts.log?.(`lab ${lab.id} up in ${lab.timings.upMs} ms (${lab.dir})`);
+    return lab;
+  }
+
+  host(name: HostName): Host {
+    return this.hosts[name];
+  }
+  hostList(): Host[] {
+    return [this.hosts.A, this.hosts.B];
+  }
+
+  /** Runs argv inside host A or B (their namespaces) or in the client namespace C. */
+  exec(where: HostName | 'C', argv: string[], opts?: RunOptions): Promise<RunResult> {
+    if (where === 'C') return run(netnsExecArgv(this.ns.C, argv), opts);
+    return this.hosts[where].exec(argv, opts);
+  }
+
+  /** lab/host/ctl.sh <service> <action> on a host, e.g. ctl('A', 'tomcat', 'restart'). */
+  ctl(host: HostName, service: Service | Driver, action: string, ...args: string[]): Promise<RunResult> {
+    return this.hosts[host].ctl(service, action, ...args);
+  }
+
+  // --- faults ----------------------------------------------------------------
+  /** Signals every tomcat JVM on the host (KILL: dead; STOP: hung, port still accepts). */
+  async killTomcat(host: HostName, sig: Signal = 'KILL'): Promise<void> {
+    await this.hosts[host].ctlOk('tomcat', 'kill', sig);
+  }
+  /** Signals every nginx process (master and workers) on the host. */
+  async killNginx(host: HostName, sig: Signal = 'KILL'): Promise<void> {
+    await this.hosts[host].ctlOk('nginx', 'kill', sig);
+  }
+  /**
+   * Signals keepalived's parent by PID (its pidfile), inside the host. TERM: it
+   * drops the VIP and tells the peer (priority 0); KILL: the VIP stays on the
+   * host's interface while the peer takes over (duplicate VIP).
+   */
+  async killKeepalived(host: HostName, sig: Signal = 'TERM'): Promise<void> {
+    const h = this.hosts[host];
+    const pid = h.pidOf('keepalived');
+    if (!pid) throw new Error(`host ${host}: no keepalived pidfile`);
+    await h.kill(pid, sig);
+  }
+  /** Makes `tomcat start` (and so the restart script) fail on purpose while on. */
+  setTomcatStartFails(host: HostName, on: boolean): void {
+    this.hosts[host].setStartFails('tomcat', on);
+  }
+  setStartFails(host: HostName, service: Service, on: boolean): void {
+    this.hosts[host].setStartFails(service, on);
+  }
+  /** `tail -f <tomcat log dir>/catalina.out` on the host: a process whose command line says "tomcat". Returns its PID inside the host. */
+  startTailDecoy(host: HostName): Promise<number> {
+    return this.hosts[host].spawnDetached(['tail', '-f', join(this.hosts[host].tomcatLogDir, 'catalina.out')]);
+  }
+
+  // --- supervisors -----------------------------------------------------------
+  startDriver(host: HostName, driver: Driver): Promise<RunResult> {
+    return this.hosts[host].ctlOk(driver, 'start');
+  }
+  stopDriver(host: HostName, driver: Driver): Promise<RunResult> {
+    return this.hosts[host].ctlOk(driver, 'stop');
+  }
+
+  // --- observation -------------------------------------------------------------
+  /** Hosts whose eth0 has the VIP now (both, after keepalived was SIGKILLed on the master). */
+  async vipHolders(): Promise<HostName[]> {
+    const out: HostName[] = [];
+    for (const h of this.hostList()) {
+      if ((await ipv4Addresses(h.ns)).includes(this.vip)) out.push(h.name);
+    }
+    return out;
+  }
+  async vipHolder(): Promise<HostName | 'none' | 'both'> {
+    const hs = await this.vipHolders();
+    return hs.length === 0 ? 'none' : hs.length === 2 ? 'both' : hs[0]!;
+  }
+  /** The agent's events on a host (parsed pino JSON lines of its stdout). */
+  agentEvents(host: HostName): AgentEvent[] {
+    return this.hosts[host].agentEvents();
+  }
+  /**
+   * Waits until the host's agent logged `event` (for `service`, when given) at or
+   * after `since` (epoch ms, default 0) and returns that event.
+   */
+  waitForEvent(
+    host: HostName,
+    event: string,
+    opts: { service?: string; since?: number; timeoutMs?: number } = {},
+  ): Promise<AgentEvent> {
+    const since = opts.since ?? 0;
+    return waitFor(
+      () =>
+        this.agentEvents(host).find(
+          (e) => e.event === event && (opts.service === undefined || e.service === opts.service) && (e.t ?? 0) >= since,
+        ),
+      opts.timeoutMs ?? 30_000,
+      { what: `agent event ${event}${opts.service ? `/${opts.service}` : ''} on ${host}`, intervalMs: 100 },
+    );
+  }
+  waitFor<T>(predicate: () => T | Promise<T>, timeoutMs: number, opts?: WaitOptions): Promise<NonNullable<T>> {
+    return waitFor(predicate, timeoutMs, opts);
+  }
+
+  // --- teardown ----------------------------------------------------------------
+  /** Stops the client, then tears the whole lab down (all processes, namespaces, files). Idempotent. */
+  async down(): Promise<void> {
+    if (this.isDown) return;
+    const t0 = performance.now();
+    await this.client.stop().catch(() => undefined);
+    const r = await run(['setsid', '-w', 'bash', LAB_SH, 'down', this.dir], { timeoutMs: 60_000 });
+    this.isDown = true;
+    live.delete(this);
+    this.timings.downMs = Math.round(performance.now() - t0);
+    if (r.code !== 0) throw new Error(`lab down failed (exit ${r.code}): ${r.stderr.trim()}`);
+  }
+
+  /** Synchronous teardown for exit handlers. */
+  downSync(): void {
+    if (this.isDown) return;
+    this.isDown = true;
+    live.delete(this);
+    // setsid: immune to the terminal's SIGINT/SIGHUP that may be ending this process.
+    spawnSync('setsid', ['-w', 'bash', LAB_SH, 'down', this.dir], { stdio: 'ignore', timeout: 60_000 });
+  }
+}
