@@ -18,7 +18,15 @@ export interface CommandResult {
   durationMs: number;
 }
 
-export async function runCommand(spec: CommandSpec, opts: { stateDir: string; name: string }): Promise<CommandResult> {
+export interface RunOptions {
+  stateDir: string;
+  /** Names the output file: stateDir/output/<name>.log. */
+  name: string;
+  /** Called once the command's process exists. */
+  onSpawn?: (pid: number) => void;
+}
+
+export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<CommandResult> {
   const { execa } = await import('execa');
   const started = performance.now();
   const [file, ...args] = spec.command as [string, ...string[]];
@@ -38,6 +46,7 @@ export async function runCommand(spec: CommandSpec, opts: { stateDir: string; na
       cleanup: false,
       // execa's types reject a numeric fd next to `detached` (the runtime accepts it).
     } as unknown as { reject: false });
+    if (sub.pid !== undefined) opts.onSpawn?.(sub.pid);
     const signalGroup = (sig: NodeJS.Signals) => {
       try {
         if (sub.pid) process.kill(-sub.pid, sig);

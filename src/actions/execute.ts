@@ -14,6 +14,8 @@ export interface ActionContext {
   dryRun: boolean;
   /** keepalived's pids as last observed (for the default SIGTERM stop). */
   keepalivedPids: number[];
+  /** A restart command's process exists (recorded so a restarted agent knows it ran). */
+  onSpawn?: (action: Action, pid: number) => void;
 }
 
 const VERB: Record<Action['kind'], string> = { restart: 'restart', 'keepalived.start': 'start keepalived', 'keepalived.stop': 'stop keepalived' };
@@ -48,7 +50,7 @@ function run(action: Action, ctx: ActionContext): Promise<CommandResult> {
     case 'restart': {
       const restart = config.services[action.target]?.restart;
       if (!restart) return Promise.resolve({ ok: false, timedOut: false, reason: 'no restart command configured', output: '', durationMs: 0 });
-      return runCommand(restart, { stateDir: config.stateDir, name: `${action.target}.restart` });
+      return runCommand(restart, { stateDir: config.stateDir, name: `${action.target}.restart`, onSpawn: (pid) => ctx.onSpawn?.(action, pid) });
     }
     case 'keepalived.start':
       return startKeepalived(config.keepalived, config.stateDir);

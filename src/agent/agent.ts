@@ -5,7 +5,8 @@ import type { Logger } from '../log.js';
 import { execute } from '../actions/execute.js';
 import { Probes } from '../probes/index.js';
 import type { ListedProcess } from '../probes/process.js';
-import { decide } from '../policy/decide.js';
+import { decide, recordSpawn } from '../policy/decide.js';
+import { readStat } from '../probes/proc.js';
 import type { Action, ActionOutcome, Memory, Observations, PolicyEvent } from '../policy/types.js';
 import { saveState } from './state.js';
 
@@ -64,7 +65,16 @@ export class Agent {
   }
 
   private start(action: Action): void {
-    const ctx = { config: this.config, log: this.opts.log, dryRun: this.opts.dryRun, keepalivedPids: this.keepalivedPids };
+    const ctx = {
+      config: this.config,
+      log: this.opts.log,
+      dryRun: this.opts.dryRun,
+      keepalivedPids: this.keepalivedPids,
+      onSpawn: (a: Action, pid: number) => {
+        this.memory = recordSpawn(this.memory, a.target, pid, readStat(pid)?.startTime);
+        this.persist();
+      },
+    };
     const p: Promise<void> = execute(action, ctx)
       .then((o) => {
         this.outcomes.push(o);

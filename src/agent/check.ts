@@ -3,12 +3,11 @@
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
 import type { Logger } from '../log.js';
-import { resumeMemory } from '../policy/decide.js';
 import type { PolicyEvent } from '../policy/types.js';
 import { Agent, logEvent } from './agent.js';
 import { acquireLock } from './lock.js';
 import { buildReport, EXIT, formatReport, type CheckReport } from './report.js';
-import { loadState } from './state.js';
+import { restoreState } from './state.js';
 
 /** A pass never runs longer than this, so cron runs a minute apart cannot pile up. */
 export const CHECK_BUDGET_MS = 45_000;
@@ -33,11 +32,10 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport | { erro
   const note = lock && !lock.ok ? `read-only: lock ${lock.reason}; not acting` : opts.dryRun ? 'dry run: nothing executed' : undefined;
   if (note && readOnly) opts.log.warn({ event: 'lock.held', reason: note }, note);
   try {
-    const loaded = loadState(config.stateDir);
-    const resumed = resumeMemory(loaded.memory, config, Date.now());
-    const early: PolicyEvent[] = [...loaded.events, ...resumed.events];
+    const restored = restoreState(config);
+    const early: PolicyEvent[] = restored.events;
     for (const e of early) logEvent(opts.log, e);
-    const agent = new Agent(config, resumed.memory, { log: opts.log, dryRun: opts.dryRun, readOnly, persist: true });
+    const agent = new Agent(config, restored.memory, { log: opts.log, dryRun: opts.dryRun, readOnly, persist: true });
     const events: PolicyEvent[] = [...early];
     let r = await agent.poll();
     events.push(...r.events);

@@ -7,11 +7,10 @@ import { ConfigError } from '../config/errors.js';
 import { cronExpression } from '../config/interval.js';
 import { loadConfig, type Config } from '../config/load.js';
 import type { Logger } from '../log.js';
-import { resumeMemory } from '../policy/decide.js';
 import { Agent, logEvent } from './agent.js';
 import { acquireLock } from './lock.js';
 import { createNotifier } from './notify.js';
-import { loadState } from './state.js';
+import { restoreState } from './state.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -41,10 +40,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     log.warn({ event: 'lock.stale', owner: lock.tookOverFrom }, `took over a stale lock from pid ${lock.tookOverFrom.pid}`);
   }
 
-  const loaded = loadState(config.stateDir);
-  const resumed = resumeMemory(loaded.memory, config, Date.now());
-  for (const e of [...loaded.events, ...resumed.events]) logEvent(log, e);
-  const agent = new Agent(config, resumed.memory, { log, dryRun: opts.dryRun, persist: true });
+  const restored = restoreState(config);
+  for (const e of restored.events) logEvent(log, e);
+  const agent = new Agent(config, restored.memory, { log, dryRun: opts.dryRun, persist: true });
   const notify = createNotifier();
   log.info(
     { event: 'agent.start', version: opts.version, config: config.file, interval: formatDuration(config.interval), dryRun: opts.dryRun || undefined, services: Object.keys(config.services) },

@@ -3,7 +3,7 @@
 // not mistaken for the owner); a lock whose owner is gone is taken over.
 import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isDead, readStat } from '../probes/proc.js';
+import { isAlive, readStat } from '../probes/proc.js';
 
 export interface LockOwner {
   pid: number;
@@ -15,11 +15,7 @@ export type LockResult = { ok: true; release: () => void; tookOverFrom?: LockOwn
 
 export const lockFile = (stateDir: string) => join(stateDir, 'lock');
 
-function ownerAlive(o: LockOwner | null): boolean {
-  if (!o) return false;
-  const s = readStat(o.pid);
-  return !isDead(s) && (o.startTime === null || s!.startTime === o.startTime);
-}
+const ownerAlive = (o: LockOwner | null): boolean => o !== null && isAlive(o.pid, o.startTime);
 
 function readOwner(file: string): LockOwner | null {
   try {

@@ -3,7 +3,9 @@
 // fsync, rename); a corrupt or truncated file is set aside, never fatal.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { freshMemory } from '../policy/decide.js';
+import type { Config } from '../config/load.js';
+import { freshMemory, resumeMemory } from '../policy/decide.js';
+import { isAlive } from '../probes/proc.js';
 import type { Memory, PolicyEvent } from '../policy/types.js';
 
 export const stateFile = (stateDir: string) => join(stateDir, 'state.json');
@@ -55,4 +57,11 @@ export function saveState(stateDir: string, memory: Memory): void {
   } catch {
     // some filesystems refuse fsync on a directory; the rename is still atomic
   }
+}
+
+/** The memory to start from: the saved state, with any action that was in flight resolved. */
+export function restoreState(config: Config, now = Date.now()): { memory: Memory; events: PolicyEvent[] } {
+  const loaded = loadState(config.stateDir, now);
+  const resumed = resumeMemory(loaded.memory, config, now, isAlive);
+  return { memory: resumed.memory, events: [...loaded.events, ...resumed.events] };
 }

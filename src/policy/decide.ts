@@ -32,24 +32,52 @@ export function decide(obs: Observations, memory: Memory, config: Pick<Config, '
   return { actions, memory: next, events };
 }
 
+/** The restart command of `target` now has a process: remembered, so a crash after this point does not repeat it. */
+export function recordSpawn(memory: Memory, target: string, pid: number, pidStartTime: number | undefined): Memory {
+  const mem = memory.services[target];
+  if (!mem || mem.phase !== 'restarting' || !mem.last) return memory;
+  const next: Memory = structuredClone(memory);
+  next.services[target]!.last = { ...mem.last, pid, pidStartTime };
+  return next;
+}
+
 /**
- * After the agent was stopped or killed mid-action: a restart that was in flight
- * is not repeated (it may have completed); the service gets its grace instead.
+ * After the agent was stopped or killed mid-action. A restart whose command had
+ * started is not repeated (it may have done its job): the service gets its grace,
+ * counted from the command's start plus its timeout while it still runs, or from now
+ * if it ended unseen. A restart that was decided but whose command never started is
+ * forgotten, so it is tried again at once. `alive` tells whether a recorded pid
+ * (with its start time) still runs.
  */
-export function resumeMemory(memory: Memory, config: Pick<Config, 'services'>, now: number): { memory: Memory; events: PolicyEvent[] } {
+export function resumeMemory(
+  memory: Memory,
+  config: Pick<Config, 'services'>,
+  now: number,
+  alive: (pid: number, startTime: number | undefined) => boolean = () => false,
+): { memory: Memory; events: PolicyEvent[] } {
   const next: Memory = structuredClone(memory);
   const events: PolicyEvent[] = [];
   for (const [name, mem] of Object.entries(next.services)) {
     const cfg = config.services[name];
     if (mem.phase !== 'restarting' || !cfg?.restart) continue;
     const startedAt = mem.attemptStartedAt ?? now;
+    const at = new Date(startedAt).toISOString();
+    const pid = mem.last?.pid;
+    if (pid === undefined) {
+      mem.phase = 'idle';
+      mem.attempt = Math.max(0, mem.attempt - 1);
+      mem.restarts = mem.restarts.filter((t) => t !== mem.attemptStartedAt);
+      events.push({ level: 'warn', event: 'state.resumed', service: name, reason: `a restart decided at ${at} never started before the agent stopped; trying it now` });
+      continue;
+    }
     mem.phase = 'grace';
-    mem.graceUntil = Math.max(now, startedAt + cfg.restart.timeout + cfg.restart.grace);
+    const running = alive(pid, mem.last?.pidStartTime);
+    mem.graceUntil = running ? Math.max(now, startedAt + cfg.restart.timeout) + cfg.restart.grace : now + cfg.restart.grace;
     events.push({
       level: 'warn',
       event: 'state.resumed',
       service: name,
-      reason: `a restart started at ${new Date(startedAt).toISOString()} was in flight when the agent stopped; not repeating it, waiting for the service until ${new Date(mem.graceUntil).toISOString()}`,
+      reason: `a restart started at ${at} (pid ${pid}) was in flight when the agent stopped and ${running ? 'still runs' : 'has ended'}; not repeating it, waiting for the service until ${new Date(mem.graceUntil).toISOString()}`,
     });
   }
   if (next.keepalived.phase !== 'idle') next.keepalived.phase = 'idle'; // the process table will tell

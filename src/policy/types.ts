@@ -73,6 +73,9 @@ export interface LastAction {
   finishedAt?: number;
   ok?: boolean;
   reason?: string;
+  /** The command's process once it was spawned, so an agent restarted mid-action can tell. */
+  pid?: number;
+  pidStartTime?: number;
 }
 
 export interface ServiceMemory {

@@ -30,6 +30,12 @@ export function readStat(pid: number, procRoot = '/proc'): PidStat | null {
 
 export const isDead = (s: PidStat | null): boolean => s === null || s.state === 'Z' || s.state === 'X' || s.state === 'x';
 
+/** The process pid still runs, and is the same process (same start time, when given). */
+export function isAlive(pid: number, startTime?: number | null): boolean {
+  const s = readStat(pid);
+  return !isDead(s) && (startTime === undefined || startTime === null || s!.startTime === startTime);
+}
+
 export function readCmdline(pid: number, procRoot = '/proc'): string | null {
   try {
     return readFileSync(`${procRoot}/${pid}/cmdline`, 'utf8').replace(/\0+$/, '').split('\0').join(' ');

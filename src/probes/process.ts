@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { ProcessMatch } from '../config/load.js';
 import type { ProbeResult } from '../policy/types.js';
 import { compileMatch, describeMatch, type Candidate } from './match.js';
-import { exeName, isDead, readCmdline, readStat } from './proc.js';
+import { exeName, isAlive, isDead, readCmdline, readStat } from './proc.js';
 
 export interface ListedProcess {
   pid: number;
@@ -63,7 +63,7 @@ export class ProcessProbe {
       const r = this.fromPidfile(this.match.pidfile);
       return typeof r === 'string' ? done(false, r) : done(true, undefined, [r]);
     }
-    if (this.known.length && this.known.every((k) => this.stillAlive(k))) {
+    if (this.known.length && this.known.every((k) => isAlive(k.pid, k.startTime))) {
       return done(true, undefined, this.known.map((k) => k.pid));
     }
     const found = await this.search(snapshot);
@@ -72,10 +72,6 @@ export class ProcessProbe {
     return done(false, found.reason);
   }
 
-  private stillAlive(k: Known): boolean {
-    const s = readStat(k.pid);
-    return !isDead(s) && s!.startTime === k.startTime;
-  }
 
   private candidate(pid: number, cmd?: string): Candidate {
     return { pid, exe: exeName(pid), comm: readStat(pid)?.comm ?? null, cmd: cmd ?? readCmdline(pid) ?? '' };

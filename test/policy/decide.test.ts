@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Config } from '../../src/config/load.js';
-import { decide, freshMemory, resumeMemory } from '../../src/policy/decide.js';
+import { decide, freshMemory, recordSpawn, resumeMemory } from '../../src/policy/decide.js';
 import type { Action, ActionOutcome, Memory, PolicyEvent } from '../../src/policy/types.js';
 
 type Svc = Config['services'][string];
@@ -352,16 +352,33 @@ describe('policy: decide()', () => {
     assert.deepEqual(startedAt, [2, 12, 32]);
   });
 
-  it('agent killed mid-restart and started again -> the restart is not repeated, grace applies', () => {
+  it('agent killed mid-restart (command started) and started again -> the restart is not repeated, grace applies', () => {
     const p = play(T, [...healthy, { t: 2, up: { tomcat: false } }, { t: 3, up: { tomcat: false } }]);
     assert.equal(p.memory.services.tomcat!.phase, 'restarting');
-    const r = resumeMemory(JSON.parse(JSON.stringify(p.memory)), { services: T }, 10_000);
+    const spawned = recordSpawn(p.memory, 'tomcat', 4242, 99);
+    const r = resumeMemory(JSON.parse(JSON.stringify(spawned)), { services: T }, 10_000, (pid, st) => pid === 4242 && st === 99);
     assert.equal(r.memory.services.tomcat!.phase, 'grace');
+    // still running: its timeout (60 s from t=3) plus the 30 s grace
+    assert.equal(r.memory.services.tomcat!.graceUntil, 3_000 + 60_000 + 30_000);
     assert.deepEqual(r.events.map((e) => e.event), ['state.resumed']);
+    assert.match(String(r.events[0]!.reason), /\(pid 4242\) was in flight when the agent stopped and still runs; not repeating it/);
+    const ended = resumeMemory(spawned, { services: T }, 10_000, () => false);
+    assert.equal(ended.memory.services.tomcat!.graceUntil, 10_000 + 30_000, 'ended unseen: grace from now');
     const after = play(T, [{ t: 10, up: { tomcat: false } }, { t: 11 }, { t: 12 }], r.memory);
     assert.deepEqual(kinds(after), ['', '', '']);
     assert.ok(eventNames(after).includes('restart.ok'));
     assert.equal(after.memory.services.tomcat!.restarts.length, 1, 'the restart budget keeps the earlier restart');
+  });
+
+  it('agent killed after deciding a restart but before its command started -> tried again at once, budget not charged twice', () => {
+    const p = play(T, [...healthy, { t: 2, up: { tomcat: false } }, { t: 3, up: { tomcat: false } }]);
+    const r = resumeMemory(p.memory, { services: T }, 10_000);
+    assert.equal(r.memory.services.tomcat!.phase, 'idle');
+    assert.deepEqual(r.memory.services.tomcat!.restarts, []);
+    assert.match(String(r.events[0]!.reason), /never started before the agent stopped; trying it now/);
+    const after = play(T, [{ t: 10, up: { tomcat: false } }], r.memory);
+    assert.deepEqual(kinds(after), ['restart:tomcat']);
+    assert.equal(after.memory.services.tomcat!.restarts.length, 1);
   });
 
   it('memory survives a JSON round trip (it is persisted between check runs)', () => {
