@@ -43,7 +43,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const restored = restoreState(config);
   for (const e of restored.events) logEvent(log, e);
   const agent = new Agent(config, restored.memory, { log, dryRun: opts.dryRun, persist: true });
-  const notify = createNotifier();
+  const notify = createNotifier(process.env, { onError: (e) => log.warn({ event: 'notify.failed', reason: e.message }, `sd_notify: ${e.message}`) });
   log.info(
     { event: 'agent.start', version: opts.version, config: config.file, interval: formatDuration(config.interval), dryRun: opts.dryRun || undefined, services: Object.keys(config.services) },
     `ha-watchdog ${opts.version} started${opts.dryRun ? ' (dry run)' : ''}`,
@@ -53,6 +53,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let polling: Promise<void> | null = null;
   let stopping = false;
   let ready = false;
+  let lastPollEnd = Date.now();
+  // systemd's watchdog is fed by a timer while polls keep completing: a blocked event
+  // loop (no timer) or a poll loop that stopped (no recent poll) gets the agent restarted.
+  const stopKeepAlive = notify.keepAlive(() => Date.now() - lastPollEnd < 2 * config.interval + 60_000);
 
   const pollOnce = async () => {
     try {
@@ -64,6 +68,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       // The loop never dies on a probe or action failure; this is the last net.
       log.error({ event: 'poll.error', reason: (e as Error).stack ?? String(e) }, `poll failed: ${(e as Error).message}`);
     }
+    lastPollEnd = Date.now();
     if (!ready) {
       ready = true;
       notify.ready(agent.summary());
@@ -122,7 +127,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const shutdown = async (signal: string) => {
       if (stopping) return;
       stopping = true;
-      notify.stopping();
+      notify.stopping(`stopping (${signal}): finishing what is in flight`);
       log.info({ event: 'agent.stopping', signal }, `${signal}: finishing what is in flight`);
       await task.stop();
       await polling;
@@ -132,6 +137,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       agent.persist();
       await agent.close();
       lock?.ok && lock.release();
+      stopKeepAlive();
+      await notify.flush();
       log.info({ event: 'agent.stop', signal, settled }, 'stopped');
       process.off('SIGHUP', onHup);
       resolve(0);
