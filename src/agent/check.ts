@@ -3,7 +3,7 @@
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
 import type { Logger } from '../log.js';
-import type { PolicyEvent } from '../policy/types.js';
+import type { Action, PolicyEvent } from '../policy/types.js';
 import { Agent, logEvent } from './agent.js';
 import { acquireLock } from './lock.js';
 import { buildReport, EXIT, formatReport, type CheckReport } from './report.js';
@@ -37,8 +37,10 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport | { erro
     for (const e of early) logEvent(opts.log, e);
     const agent = new Agent(config, restored.memory, { log: opts.log, dryRun: opts.dryRun, readOnly, persist: true });
     const events: PolicyEvent[] = [...early];
+    const actions: Action[] = [];
     let r = await agent.poll();
     events.push(...r.events);
+    actions.push(...r.actions);
     // Follow through on what this pass started: wait for the command, then re-check
     // until the service is up, its grace ran out, or the pass budget is spent.
     while (!readOnly && !opts.dryRun && Date.now() < deadline && (agent.busy || settling(agent))) {
@@ -46,11 +48,13 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport | { erro
       await new Promise((res) => setTimeout(res, RECHECK_EVERY_MS));
       r = await agent.poll();
       events.push(...r.events);
+      actions.push(...r.actions);
+    actions.push(...r.actions);
     }
     await agent.settle(Math.max(0, deadline - Date.now()));
     agent.persist();
     await agent.close();
-    return buildReport(config, agent.memory, r.observations, events, { readOnly, dryRun: opts.dryRun, note });
+    return buildReport(config, agent.memory, r.observations, events, readOnly ? [] : actions, { readOnly, dryRun: opts.dryRun, note });
   } finally {
     if (lock?.ok) lock.release();
   }

@@ -1,7 +1,7 @@
 // What a `check` pass reports, and its exit code in the monitoring-plugin convention:
 // 0 OK, 1 WARNING (degraded but handled), 2 CRITICAL, 3 UNKNOWN.
 import type { Config } from '../config/load.js';
-import type { Memory, Observations, PolicyEvent } from '../policy/types.js';
+import type { Action, Memory, Observations, PolicyEvent } from '../policy/types.js';
 
 export const EXIT = { ok: 0, warning: 1, critical: 2, unknown: 3 } as const;
 const STATUS = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
@@ -16,6 +16,8 @@ export interface CheckReport {
   services: Record<string, { critical: boolean; ok: boolean; health: string; failed: boolean; problems: string[] }>;
   keepalived: { running: boolean; failedOver: boolean };
   events: PolicyEvent[];
+  /** What this pass did (or, with --dry-run, would have done). */
+  actions: Action[];
 }
 
 export function buildReport(
@@ -23,6 +25,7 @@ export function buildReport(
   memory: Memory,
   obs: Observations,
   events: PolicyEvent[],
+  actions: Action[],
   flags: { readOnly: boolean; dryRun: boolean; note?: string },
 ): CheckReport {
   const services: CheckReport['services'] = {};
@@ -36,8 +39,8 @@ export function buildReport(
     services[name] = { critical: cfg.critical, ok, health: m?.health ?? 'unknown', failed, problems: (o?.probes ?? []).filter((p) => !p.ok).map((p) => `${p.probe}: ${p.reason}`) };
     if (!ok || failed) raise(cfg.critical ? EXIT.critical : EXIT.warning);
   }
-  const brought = events.some((e) => e.event === 'restart.ok' || e.event === 'service.recovered');
-  if (brought) raise(EXIT.warning);
+  // Anything this pass had to do (a restart, starting keepalived) is "degraded but handled".
+  if (actions.length || events.some((e) => e.event === 'restart.ok' || e.event === 'service.recovered')) raise(EXIT.warning);
   if (events.some((e) => e.event === 'failover') || memory.keepalived.failedOver) raise(EXIT.critical);
   if (!obs.keepalived.running) raise(EXIT.warning);
   if (flags.readOnly) raise(EXIT.unknown);
@@ -45,12 +48,13 @@ export function buildReport(
     ...Object.entries(services).map(([n, s]) => `${n} ${s.ok ? 'up' : 'down'}${s.failed ? ' (failed)' : ''}`),
     obs.keepalived.running ? 'keepalived running' : memory.keepalived.failedOver ? 'keepalived stopped (failover)' : 'keepalived not running',
   ].join(', ');
-  return { status: STATUS[code]!, exitCode: code, summary, readOnly: flags.readOnly, dryRun: flags.dryRun, note: flags.note, services, keepalived: { running: obs.keepalived.running, failedOver: memory.keepalived.failedOver }, events };
+  return { status: STATUS[code]!, exitCode: code, summary, readOnly: flags.readOnly, dryRun: flags.dryRun, note: flags.note, services, keepalived: { running: obs.keepalived.running, failedOver: memory.keepalived.failedOver }, events, actions };
 }
 
 export function formatReport(r: CheckReport): string {
   const lines = [`HA-WATCHDOG ${r.status} - ${r.summary}${r.note ? ` (${r.note})` : ''}`];
   for (const [name, s] of Object.entries(r.services)) for (const p of s.problems) lines.push(`  ${name}: ${p}`);
+  for (const a of r.actions) lines.push(`  ${r.dryRun ? 'would ' : ''}${a.kind === 'restart' ? `restart ${a.target}` : a.kind.replace('.', ' ')}: ${a.reason}`);
   for (const e of r.events) if (e.level !== 'debug') lines.push(`  ${e.event}${e.service ? ` ${e.service}` : ''}${e.reason ? `: ${e.reason}` : ''}`);
   return lines.join('\n');
 }

@@ -44,6 +44,17 @@ describe('ha-watchdog check (integration)', { skip, concurrency: false }, () => 
     assert.deepEqual(s.recorded(), ['tomcat-restart']);
   });
 
+  it('keepalived dead while tomcat is healthy -> started by the pass, exit 1; the next pass is OK, exit 0', async () => {
+    const { s, config } = await setup();
+    for (const pid of await s.keepalivedPids()) process.kill(pid, 'SIGKILL');
+    const r = await s.cli(['check', '-c', config]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stdout, /^HA-WATCHDOG WARNING - tomcat up, keepalived running\n  keepalived start: keepalived not running and critical services healthy/);
+    assert.deepEqual(s.recorded(), ['keepalived-start']);
+    const again = await s.cli(['check', '-c', config]);
+    assert.deepEqual([again.code, again.stdout], [0, '']);
+  });
+
   it('restart fails -> failover, exit 2, and --json says so', async () => {
     const { s, config } = await setup();
     s.setFail('tomcat-restart', true);
