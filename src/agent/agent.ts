@@ -8,7 +8,7 @@ import type { ListedProcess } from '../probes/process.js';
 import { decide, recordSpawn } from '../policy/decide.js';
 import { readStat } from '../probes/proc.js';
 import type { Action, ActionOutcome, Memory, Observations, PolicyEvent } from '../policy/types.js';
-import { saveState } from './state.js';
+import { loadPids, savePids, saveState } from './state.js';
 
 export interface AgentOptions {
   log: Logger;
@@ -35,6 +35,7 @@ export class Agent {
   private outcomes: ActionOutcome[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private lastSaved = '';
+  private lastSavedPids = '';
   private keepalivedPids: number[] = [];
   last?: PollResult;
 
@@ -44,6 +45,7 @@ export class Agent {
     private readonly opts: AgentOptions,
   ) {
     this.probes = new Probes(config, opts.list);
+    if (opts.persist && !opts.dryRun) this.probes.seedPids(loadPids(config.stateDir));
   }
 
   get busy(): boolean {
@@ -96,6 +98,7 @@ export class Agent {
   async reload(config: Config): Promise<void> {
     const old = this.probes;
     this.probes = new Probes(config, this.opts.list);
+    this.probes.seedPids(old.knownPids());
     this.config = config;
     await old.close();
   }
@@ -103,10 +106,13 @@ export class Agent {
   persist(): void {
     if (!this.opts.persist || this.opts.readOnly || this.opts.dryRun) return;
     const text = JSON.stringify(this.memory);
-    if (text === this.lastSaved) return;
+    const pids = JSON.stringify(this.probes.knownPids());
+    if (text === this.lastSaved && pids === this.lastSavedPids) return;
     try {
-      saveState(this.config.stateDir, this.memory);
+      if (text !== this.lastSaved) saveState(this.config.stateDir, this.memory);
       this.lastSaved = text;
+      if (pids !== this.lastSavedPids) savePids(this.config.stateDir, JSON.parse(pids));
+      this.lastSavedPids = pids;
     } catch (e) {
       this.opts.log.error({ event: 'state.write_failed', reason: (e as Error).message }, `cannot save state: ${(e as Error).message}`);
     }

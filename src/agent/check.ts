@@ -38,9 +38,11 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport | { erro
     const agent = new Agent(config, restored.memory, { log: opts.log, dryRun: opts.dryRun, readOnly, persist: true });
     const events: PolicyEvent[] = [...early];
     const actions: Action[] = [];
+    let scans = 0;
     let r = await agent.poll();
     events.push(...r.events);
     actions.push(...r.actions);
+    scans += r.scans;
     // Follow through on what this pass started: wait for the command, then re-check
     // until the service is up, its grace ran out, or the pass budget is spent.
     while (!readOnly && !opts.dryRun && Date.now() < deadline && (agent.busy || settling(agent))) {
@@ -49,12 +51,15 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport | { erro
       r = await agent.poll();
       events.push(...r.events);
       actions.push(...r.actions);
+      scans += r.scans;
+    scans += r.scans;
     actions.push(...r.actions);
+    scans += r.scans;
     }
     await agent.settle(Math.max(0, deadline - Date.now()));
     agent.persist();
     await agent.close();
-    return buildReport(config, agent.memory, r.observations, events, readOnly ? [] : actions, { readOnly, dryRun: opts.dryRun, note });
+    return buildReport(config, agent.memory, r.observations, events, readOnly ? [] : actions, { readOnly, dryRun: opts.dryRun, note, scans });
   } finally {
     if (lock?.ok) lock.release();
   }

@@ -18,6 +18,8 @@ export interface CheckReport {
   events: PolicyEvent[];
   /** What this pass did (or, with --dry-run, would have done). */
   actions: Action[];
+  /** Full process-table scans (ps) this pass needed; 0 when every known pid was confirmed through /proc. */
+  scans: number;
 }
 
 export function buildReport(
@@ -26,7 +28,7 @@ export function buildReport(
   obs: Observations,
   events: PolicyEvent[],
   actions: Action[],
-  flags: { readOnly: boolean; dryRun: boolean; note?: string },
+  flags: { readOnly: boolean; dryRun: boolean; note?: string; scans: number },
 ): CheckReport {
   const services: CheckReport['services'] = {};
   let code: number = EXIT.ok;
@@ -48,7 +50,7 @@ export function buildReport(
     ...Object.entries(services).map(([n, s]) => `${n} ${s.ok ? 'up' : 'down'}${s.failed ? ' (failed)' : ''}`),
     obs.keepalived.running ? 'keepalived running' : memory.keepalived.failedOver ? 'keepalived stopped (failover)' : 'keepalived not running',
   ].join(', ');
-  return { status: STATUS[code]!, exitCode: code, summary, readOnly: flags.readOnly, dryRun: flags.dryRun, note: flags.note, services, keepalived: { running: obs.keepalived.running, failedOver: memory.keepalived.failedOver }, events, actions };
+  return { status: STATUS[code]!, exitCode: code, summary, readOnly: flags.readOnly, dryRun: flags.dryRun, note: flags.note, services, keepalived: { running: obs.keepalived.running, failedOver: memory.keepalived.failedOver }, events, actions, scans: flags.scans };
 }
 
 export function formatReport(r: CheckReport): string {

@@ -7,6 +7,7 @@ import type { Config } from '../config/load.js';
 import { freshMemory, resumeMemory } from '../policy/decide.js';
 import { isAlive } from '../probes/proc.js';
 import type { Memory, PolicyEvent } from '../policy/types.js';
+import type { KnownPids } from '../probes/index.js';
 
 export const stateFile = (stateDir: string) => join(stateDir, 'state.json');
 
@@ -39,21 +40,25 @@ export function loadState(stateDir: string, now = Date.now()): { memory: Memory;
 }
 
 export function saveState(stateDir: string, memory: Memory): void {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const file = stateFile(stateDir);
+  writeAtomically(stateDir, stateFile(stateDir), JSON.stringify(memory));
+}
+
+/** Temp file, fsync, rename: a crash leaves the old file or the new one, never half of one. */
+export function writeAtomically(dir: string, file: string, text: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, JSON.stringify(memory));
+    writeSync(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, file);
   try {
-    const dir = openSync(stateDir, 'r');
-    fsyncSync(dir);
-    closeSync(dir);
+    const d = openSync(dir, 'r');
+    fsyncSync(d);
+    closeSync(d);
   } catch {
     // some filesystems refuse fsync on a directory; the rename is still atomic
   }
@@ -64,4 +69,22 @@ export function restoreState(config: Config, now = Date.now()): { memory: Memory
   const loaded = loadState(config.stateDir, now);
   const resumed = resumeMemory(loaded.memory, config, now, isAlive);
   return { memory: resumed.memory, events: [...loaded.events, ...resumed.events] };
+}
+
+// The pids the process probes last found (stateDir/pids.json): a `check` from cron
+// confirms them through /proc instead of scanning the process table with ps. Only a
+// cache: anything wrong with it means one scan more, never a wrong answer.
+export const pidsFile = (stateDir: string) => join(stateDir, 'pids.json');
+
+export function loadPids(stateDir: string): KnownPids {
+  try {
+    const v = JSON.parse(readFileSync(pidsFile(stateDir), 'utf8')) as KnownPids;
+    return v && typeof v === 'object' && !Array.isArray(v) ? v : {};
+  } catch {
+    return {};
+  }
+}
+
+export function savePids(stateDir: string, pids: KnownPids): void {
+  writeAtomically(stateDir, pidsFile(stateDir), JSON.stringify(pids));
 }

@@ -4,7 +4,10 @@
 import type { Config } from '../config/load.js';
 import type { KeepalivedObservation, Observations, ProbeResult, ServiceObservation, VipObservation } from '../policy/types.js';
 import { HttpProbe } from './http.js';
-import { PollSnapshot, ProcessProbe, psList, type ListedProcess } from './process.js';
+import { PollSnapshot, ProcessProbe, psList, type KnownSet, type ListedProcess } from './process.js';
+
+/** Per process probe ("<service>" or "keepalived"): the pids it confirms each poll. */
+export type KnownPids = Record<string, KnownSet>;
 import { checkTcp } from './tcp.js';
 
 type Check = (snapshot: PollSnapshot) => Promise<ProbeResult>;
@@ -13,6 +16,7 @@ export class Probes {
   private readonly services: Map<string, Array<{ kind: ProbeResult['probe']; run: Check }>>;
   private readonly keepalived: ProcessProbe;
   private readonly vip?: HttpProbe;
+  private readonly processes = new Map<string, ProcessProbe>();
   private readonly https: HttpProbe[] = [];
   /** How many full process-table scans the last poll needed (0 in the steady state). */
   lastScans = 0;
@@ -26,6 +30,7 @@ export class Probes {
         const checks: Array<{ kind: ProbeResult['probe']; run: Check }> = [];
         if (s.process) {
           const p = new ProcessProbe(s.process);
+          this.processes.set(name, p);
           checks.push({ kind: 'process', run: (snap) => p.check(snap) });
         }
         if (s.http) {
@@ -41,6 +46,7 @@ export class Probes {
       }),
     );
     this.keepalived = new ProcessProbe(config.keepalived.process);
+    this.processes.set('keepalived', this.keepalived);
     if (config.keepalived.vip) {
       this.vip = new HttpProbe(config.keepalived.vip);
       this.https.push(this.vip);
@@ -62,6 +68,14 @@ export class Probes {
     ]);
     this.lastScans = snapshot.scans;
     return { services: Object.fromEntries(services), keepalived, ...(vip && { vip }) };
+  }
+
+  knownPids(): KnownPids {
+    return Object.fromEntries([...this.processes].map(([name, p]) => [name, p.exportKnown()]));
+  }
+
+  seedPids(known: KnownPids): void {
+    for (const [name, p] of this.processes) p.importKnown(known[name]);
   }
 
   async close(): Promise<void> {

@@ -34,9 +34,15 @@ export async function psList(): Promise<ListedProcess[]> {
   return (await list({ all: true })).map((p) => ({ pid: p.pid, ppid: p.ppid, name: p.name, cmd: p.cmd ?? '' }));
 }
 
-interface Known {
+export interface Known {
   pid: number;
   startTime: number;
+}
+
+/** What a probe found, tied to the matcher that found it (a changed config discards it). */
+export interface KnownSet {
+  match: string;
+  pids: Known[];
 }
 
 export class ProcessProbe {
@@ -48,6 +54,21 @@ export class ProcessProbe {
     private readonly self = process.pid,
   ) {
     this.matches = compileMatch(match);
+  }
+
+  private get matchKey(): string {
+    return JSON.stringify([this.match.name, this.match.args ?? null]);
+  }
+
+  exportKnown(): KnownSet {
+    return { match: this.matchKey, pids: this.known };
+  }
+
+  /** Seeds the pids to confirm first (e.g. saved by an earlier run); ignored if the matcher changed. */
+  importKnown(set: KnownSet | undefined): void {
+    if (set?.match === this.matchKey && Array.isArray(set.pids)) {
+      this.known = set.pids.filter((k) => Number.isInteger(k?.pid) && Number.isInteger(k?.startTime));
+    }
   }
 
   async check(snapshot: PollSnapshot): Promise<ProbeResult> {

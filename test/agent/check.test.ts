@@ -1,6 +1,6 @@
 // `ha-watchdog check`: exit codes, state carried between cron runs, the lock.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
@@ -27,6 +27,23 @@ describe('ha-watchdog check (integration)', { skip, concurrency: false }, () => 
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(r.stdout, '');
     assert.equal(r.stderr, '');
+  });
+
+  it('the pids found by one check are confirmed by the next through /proc: no ps scan', async () => {
+    const { s, config } = await setup();
+    const first = JSON.parse((await s.cli(['check', '-c', config, '--json'])).stdout);
+    assert.equal(first.scans, 1);
+    const second = JSON.parse((await s.cli(['check', '-c', config, '--json'])).stdout);
+    assert.deepEqual([second.status, second.scans], ['OK', 0]);
+    // a restarted tomcat (new pid) is found again by one scan
+    process.kill(s.tomcatPid(), 'SIGKILL');
+    await s.ns.run([join(s.dir, 'bin', 'tomcat-restart')], s.env);
+    const third = JSON.parse((await s.cli(['check', '-c', config, '--json'])).stdout);
+    assert.deepEqual([third.status, third.scans], ['OK', 1]);
+    // a changed matcher does not trust the saved pids
+    writeFileSync(config, readFileSync(config, 'utf8').replace('fake-service\\.mjs', 'fake-service.mjs'));
+    const fourth = JSON.parse((await s.cli(['check', '-c', config, '--json'])).stdout);
+    assert.equal(fourth.scans, 1);
   });
 
   it('fall 2 across two cron runs: first sees one bad poll (critical, no action), second restarts it -> exit 1', async () => {
