@@ -61,6 +61,10 @@ async function main(argv: string[]): Promise<number> {
     case 'validate':
       return validate(configPath, o.print);
     case 'run': {
+      // The daemon lives for months: favour memory over peak speed (measured: about
+      // 76 MB RSS instead of 85-93 MB). Set before the heavy modules load: it applies
+      // to code compiled after it.
+      (await import('node:v8')).setFlagsFromString('--optimize-for-size');
       const { createLogger } = await import('./log.js');
       const { runDaemon } = await import('./agent/daemon.js');
       return runDaemon({ configPath, dryRun: o['dry-run'], log: createLogger({ level: o['log-level'] }), version });

@@ -86,6 +86,31 @@ describe('probes: http', () => {
     assert.match(r.reason!, /no complete answer within 300 ms/);
   });
 
+  it('connections are kept alive between probes; one the server dropped is retried once on a fresh connection', async () => {
+    let connections = 0;
+    let requests = 0;
+    const flaky = createServer((req, res) => {
+      requests += 1;
+      // every second request on a connection: the server drops it without answering,
+      // as a restarted server's old connection would
+      const n = ((req.socket as unknown as { n?: number }).n = ((req.socket as unknown as { n?: number }).n ?? 0) + 1);
+      if (n === 2) return void req.socket.destroy();
+      res.end('ok');
+    });
+    flaky.on('connection', () => (connections += 1));
+    const port = await listen(flaky);
+    const p = probe({ url: `http://127.0.0.1:${port}/` });
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push((await p.check()).ok);
+    assert.deepEqual(results, [true, true, true]);
+    assert.equal(requests, 4, 'one retry');
+    // probes 1 and 2 share one connection; the retry uses a fresh one (closed after it);
+    // probe 3 opens the next kept-alive connection
+    assert.equal(connections, 3);
+    await p.close();
+    flaky.close();
+  });
+
   it('connection refused is a failure with the error code', async () => {
     const s = createTcp();
     const port = await listen(s);
