@@ -34,8 +34,13 @@ export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<C
   let timedOut = false;
   let term: NodeJS.Timeout | undefined;
   let kill: NodeJS.Timeout | undefined;
+  // The agent's sd_notify variables are its own: systemd tools send "ERRNO=" to an
+  // inherited NOTIFY_SOCKET when they fail, and a command is never the main PID.
+  const { NOTIFY_SOCKET: _socket, WATCHDOG_USEC: _usec, WATCHDOG_PID: _pid, ...env } = process.env;
   try {
     const sub = execa(file, args, {
+      env,
+      extendEnv: false,
       stdin: 'ignore',
       stdout: out.fd,
       stderr: out.fd,

@@ -39,22 +39,20 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport | { erro
     const events: PolicyEvent[] = [...early];
     const actions: Action[] = [];
     let scans = 0;
-    let r = await agent.poll();
-    events.push(...r.events);
-    actions.push(...r.actions);
-    scans += r.scans;
+    const poll = async () => {
+      const r = await agent.poll();
+      events.push(...r.events);
+      actions.push(...r.actions);
+      scans += r.scans;
+      return r;
+    };
+    let r = await poll();
     // Follow through on what this pass started: wait for the command, then re-check
     // until the service is up, its grace ran out, or the pass budget is spent.
     while (!readOnly && !opts.dryRun && Date.now() < deadline && (agent.busy || settling(agent))) {
       await agent.settle(deadline - Date.now());
       await new Promise((res) => setTimeout(res, RECHECK_EVERY_MS));
-      r = await agent.poll();
-      events.push(...r.events);
-      actions.push(...r.actions);
-      scans += r.scans;
-    scans += r.scans;
-    actions.push(...r.actions);
-    scans += r.scans;
+      r = await poll();
     }
     await agent.settle(Math.max(0, deadline - Date.now()));
     agent.persist();

@@ -46,14 +46,16 @@ export function stepKeepalived(
     }
     if (now < (mem.nextStopAt ?? 0)) return { actions, events };
     if (mem.failedOver) {
+      // Started behind our back (a package upgrade, an operator): it pulls the VIP onto
+      // this broken host, so stop it at once; only if it keeps coming back, back off.
       events.push({ level: 'warn', event: 'keepalived.running_again', services: names, reason: `keepalived runs again while ${names.join(', ')} has failed; stopping it again` });
+      mem.stopBackoffMs = nextBackoff(mem.stopBackoffMs);
+      mem.nextStopAt = now + mem.stopBackoffMs;
     } else {
       events.push({ level: 'error', event: 'failover', services: names, reason });
     }
     mem.failedOver = true;
     mem.failoverReason = reason;
-    mem.stopBackoffMs = nextBackoff(mem.stopBackoffMs);
-    mem.nextStopAt = now + mem.stopBackoffMs;
     mem.phase = 'stopping';
     mem.last = { kind: 'keepalived.stop', startedAt: now };
     actions.push({ kind: 'keepalived.stop', target: 'keepalived', reason: `failover: ${reason}` });

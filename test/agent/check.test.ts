@@ -84,6 +84,7 @@ describe('ha-watchdog check (integration)', { skip, concurrency: false }, () => 
     assert.ok(report.events.some((e: { event: string }) => e.event === 'failover'));
     assert.ok(report.log.some((l: { event: string; output?: string }) => l.event === 'action.failed' && /fail switch set/.test(l.output ?? '')));
     assert.deepEqual(s.recorded(), ['tomcat-restart', 'keepalived-stop']);
+    assert.deepEqual(report.actions.map((a: { kind: string }) => a.kind), ['restart', 'keepalived.stop'], 'each action reported once');
     // the next cron run does not stop keepalived again, and heals with backoff (not yet due)
     const again = await s.cli(['check', '-c', config]);
     assert.equal(again.code, 2);

@@ -226,19 +226,21 @@ describe('policy: decide()', () => {
       actions: ['', '', '', 'restart:tomcat'],
     },
     {
-      name: 'keepalived brought back by someone else while tomcat still failed -> stopped again, rate-limited',
+      name: 'keepalived brought back by someone else while tomcat still failed -> stopped again at once; if it keeps coming back, with backoff',
       polls: [
         ...healthy,
         { t: 2, up: { tomcat: false } },
         { t: 3, up: { tomcat: false } },
         { t: 4, up: { tomcat: false }, outcomes: [bad('tomcat')] },
-        { t: 5, up: { tomcat: false }, keepalived: true, outcomes: [ok('keepalived', 'keepalived.stop')] },
+        { t: 5, up: { tomcat: false }, keepalived: false, outcomes: [ok('keepalived', 'keepalived.stop')] },
         { t: 6, up: { tomcat: false }, keepalived: true },
-        { t: 16, up: { tomcat: false }, keepalived: true },
+        { t: 7, up: { tomcat: false }, keepalived: true, outcomes: [ok('keepalived', 'keepalived.stop')] },
+        { t: 8, up: { tomcat: false }, keepalived: true },
+        { t: 17, up: { tomcat: false }, keepalived: true },
       ],
-      // at t=16 the 10 s heal backoff and the 10 s stop backoff have both run out
-      actions: ['', '', '', 'restart:tomcat', 'keepalived.stop:keepalived', '', '', 'restart:tomcat,keepalived.stop:keepalived'],
-      events: ['service.up', 'service.down', 'restart.failed', 'service.failed', 'failover', 'keepalived.running_again'],
+      // t=6: back -> stopped at once; t=7/8: back again -> waits 10 s; t=17: heal backoff (from t=4) also due
+      actions: ['', '', '', 'restart:tomcat', 'keepalived.stop:keepalived', '', 'keepalived.stop:keepalived', '', '', 'restart:tomcat,keepalived.stop:keepalived'],
+      events: ['service.up', 'service.down', 'restart.failed', 'service.failed', 'failover', 'keepalived.running_again', 'keepalived.running_again'],
     },
   ];
 
