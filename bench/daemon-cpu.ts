@@ -1,0 +1,128 @@
+// Item 2a: CPU per hour of the real daemon (`node dist/cli.js run`) at interval 1s and
+// 3s, and its RSS after start and at the end, from /proc/<pid>/stat and status. Both
+// daemons run at once, each on its own stand-in host (own pid + network namespace).
+import { Daemon } from './lib/daemon.js';
+import { StandInHost } from './lib/host.js';
+import { sleep } from './lib/ns.js';
+import { cpuTimes, rssMB } from './lib/proc.js';
+import { worker } from './lib/paths.js';
+import { lastJson, table, type Section, type SummaryRow } from './lib/report.js';
+import { run } from './lib/run.js';
+import type { Settings } from './lib/settings.js';
+import { fmt, mb, ms } from './lib/stats.js';
+
+const WARMUP_MS = 5000;
+
+interface Run {
+  interval: string;
+  seconds: number;
+  polls: number;
+  cpuMs: number;
+  childrenMs: number;
+  startupCpuMs: number;
+  rssStart: number;
+  rssEnd: number;
+  warnings: string[];
+}
+
+export async function daemonCpu(s: Settings, log: (m: string) => void, seedIterationMs?: number): Promise<Section> {
+  log(`daemon CPU: interval 1s and 3s, ${s.daemonSeconds} s each, side by side`);
+  // The schedulers alone, at the same time (no namespace needed: they only tick).
+  const cronRuns = Promise.all(
+    (['node-cron', 'timeout'] as const).flatMap((kind) => [1000, 3000].map((interval) => scheduler(kind, interval, Math.max(5, Math.min(s.daemonSeconds, 60))))),
+  );
+  const runs = await Promise.all(['1s', '3s'].map((i) => watch(i, s.daemonSeconds)));
+  const cron = await cronRuns;
+  const rows: SummaryRow[] = [];
+  const body: string[] = [
+    `The daemon is the built CLI, \`node dist/cli.js run -c <config>\`, shipped-style config (tomcat, nginx, keepalived; process + HTTP probes, fall 2, rise 2, HTTP timeout 2s), inside a stand-in host's pid namespace (only the stand-ins in its process table). The CPU time is \`utime+stime+cutime+cstime\` of the daemon from \`/proc/<pid>/stat\`, read ${WARMUP_MS / 1000} s after \`agent.start\` (start-up and the first, scanning polls excluded; shown separately) and again after ${s.daemonSeconds} s, extrapolated to an hour. The two daemons ran at the same time on separate stand-in hosts (the machine has 2 cores; they are idle most of the time).`,
+    '',
+    table(
+      ['interval', 'watched', 'polls', 'CPU in the window', 'per poll', 'CPU per hour', 'of one core', 'start-up CPU (to +5 s)', 'RSS after start', `RSS after ${s.daemonSeconds} s`],
+      runs.map((r) => {
+        const perHour = (r.cpuMs / r.seconds) * 3600;
+        return [r.interval, `${fmt(r.seconds)} s`, r.polls, ms(r.cpuMs), ms(r.cpuMs / Math.max(1, r.polls)), `${fmt(perHour / 1000)} s`, `${fmt((perHour / 3_600_000) * 100)} %`, ms(r.startupCpuMs), mb(r.rssStart), mb(r.rssEnd)];
+      }),
+    ),
+    '',
+  ];
+  for (const r of runs) {
+    if (r.warnings.length) body.push(`Interval ${r.interval}: ${r.warnings.join('; ')}`, '');
+  }
+  body.push(
+    'The scheduler alone (`workers/cron-worker.mjs`: a task that does nothing, ticked by node-cron with the daemon\'s cron expression, or by a `setTimeout` chain aligned to the interval), measured at the same time:',
+    '',
+    table(
+      ['scheduler', 'interval', 'ticks', 'CPU', 'per tick', 'per hour'],
+      cron.map((c) => [c.kind === 'node-cron' ? 'node-cron (as shipped)' : 'setTimeout chain (alternative)', `${c.interval / 1000}s`, c.ticks, ms(c.cpu.total), ms(c.cpu.total / Math.max(1, c.ticks)), `${fmt((c.cpu.total / c.seconds) * 3.6)} s`]),
+    ),
+    '',
+  );
+  for (const r of runs) {
+    const c = cron.find((x) => x.kind === 'node-cron' && `${x.interval / 1000}s` === r.interval);
+    if (c) body.push(`Interval ${r.interval}: of the daemon's ${ms(r.cpuMs / Math.max(1, r.polls))} per poll, about ${ms(c.cpu.total / Math.max(1, c.ticks))} is node-cron's own work per tick (a setTimeout chain would need about ${ms((cron.find((x) => x.kind === 'timeout' && x.interval === c.interval)?.cpu.total ?? NaN) / Math.max(1, c.ticks))}).`);
+  }
+  body.push('');
+  if (seedIterationMs !== undefined) {
+    body.push(
+      `For comparison, the seed loop (body measured in item 1, ${ms(seedIterationMs)} per iteration, sleeping 3 s) costs about ${fmt((seedIterationMs * 1200) / 1000)} s CPU per hour; at a 1 s period it would be ${fmt((seedIterationMs * 3600) / 1000)} s.`,
+      '',
+    );
+  }
+  for (const r of runs) {
+    const perHour = (r.cpuMs / r.seconds) * 3600;
+    rows.push({ item: '2. daemon', measure: `CPU per hour, interval ${r.interval}`, median: `${fmt(perHour / 1000)} s/h (${fmt((perHour / 3_600_000) * 100)} % of a core)`, max: '-', target: '(reported)', verdict: 'n/a' });
+  }
+  for (const r of runs) {
+    rows.push({ item: '2. daemon', measure: `RSS of the daemon ${WARMUP_MS / 1000} s after start → after ${s.daemonSeconds} s more, interval ${r.interval}`, median: `${mb(r.rssStart)} → ${mb(r.rssEnd)}`, max: mb(Math.max(r.rssStart, r.rssEnd)), target: '< 80 MB', verdict: Math.max(r.rssStart, r.rssEnd) < 80 ? 'met' : `missed by ${mb(Math.max(r.rssStart, r.rssEnd) - 80)}` });
+  }
+  return { title: '2a. Daemon CPU per hour', body: body.join('\n'), rows };
+}
+
+interface SchedulerRun {
+  kind: string;
+  interval: number;
+  seconds: number;
+  ticks: number;
+  cpu: { total: number };
+}
+
+async function scheduler(kind: 'node-cron' | 'timeout', interval: number, seconds: number): Promise<SchedulerRun> {
+  const r = await run([process.execPath, worker('cron-worker.mjs'), kind, String(interval), String(seconds)], (seconds + 30) * 1000);
+  return lastJson<SchedulerRun>(r, `cron-worker ${kind}`);
+}
+
+async function watch(interval: string, seconds: number): Promise<Run> {
+  const host = await StandInHost.create();
+  let d: Daemon | undefined;
+  try {
+    d = await Daemon.start(host, host.config({ interval, tag: `daemon-${interval}` }));
+    await d.waitFor('agent.start', (l) => l.event === 'agent.start', 15_000);
+    await sleep(WARMUP_MS);
+    const a = cpuTimes(d.pid);
+    const rssStart = rssMB(d.pid);
+    const t0 = performance.now();
+    const linesAt = d.lines.length;
+    await sleep(seconds * 1000);
+    const b = cpuTimes(d.pid);
+    const elapsed = (performance.now() - t0) / 1000;
+    const rssEnd = rssMB(d.pid);
+    if (!a || !b) throw new Error(`daemon (interval ${interval}) exited: ${d.stderr.join('').slice(-1000)}`);
+    const every = Number(interval.replace('s', ''));
+    const warnings = d.lines.slice(linesAt).filter((l) => l.level !== 'info' && l.level !== 'debug').map((l) => `${l.event}: ${l.reason ?? l.msg}`);
+    return {
+      interval,
+      seconds: elapsed,
+      polls: Math.round(elapsed / every),
+      cpuMs: b.self - a.self + b.children - a.children,
+      childrenMs: b.children - a.children,
+      startupCpuMs: a.self + a.children,
+      rssStart,
+      rssEnd,
+      warnings: [...new Set(warnings)].slice(0, 5),
+    };
+  } finally {
+    await d?.stop();
+    host.destroy();
+  }
+}
