@@ -16,7 +16,7 @@
 //   keepalived refuses lo: "cannot use a loopback interface (lo) for vrrp").
 //   The agent stops/starts it with `/usr/bin/systemctl stop|start keepalived`.
 //
-// Install (what docs/operating.md describes), host side = the build host:
+// Install (what README.md "Operating it" describes), host side = the build host:
 //   npm pack --ignore-scripts        -> ha-watchdog-<v>.tgz (package.json "files")
 //   tar -x; cp package-lock.json; npm ci --omit=dev --ignore-scripts
 //                                    -> the lockfile's production node_modules
@@ -527,7 +527,7 @@ describe('ha-watchdog under systemd (the real agent, installed from a tarball)',
     const warnEvents = warn.filter((e) => e.SYSLOG_IDENTIFIER === 'ha-watchdog').map((e) => JSON.parse(String(e.MESSAGE)) as AgentEvent);
     assert.deepEqual([...new Set(warnEvents.map((e) => e.level))].sort(), ['error', 'warn']);
     for (const want of ['service.down', 'keepalived.stop', 'restart.failed', 'failover']) assert.ok(warnEvents.some((e) => e.event === want), `${want} not in -p warning`);
-    // The recipe of docs/operating.md: -t ha-watchdog -o cat gives one JSON object per line.
+    // The recipe of README.md "Read the logs": -t ha-watchdog -o cat gives one JSON object per line.
     const cat = (await ct.execOk(['journalctl', '--no-pager', '-q', '-t', 'ha-watchdog', '-o', 'cat', '-p', 'warning'])).trim().split('\n');
     assert.equal(cat.length, warnEvents.length);
     for (const l of cat) assert.doesNotThrow(() => JSON.parse(l), l);
