@@ -28,7 +28,7 @@ export function decide(obs: Observations, memory: Memory, config: Pick<Config, '
 
   const k = stepKeepalived(next.keepalived, obs.keepalived, obs.outcomes, services, now);
   actions.push(...k.actions);
-  events.push(...k.events, ...stepVip(next.keepalived, obs.vip));
+  events.push(...k.events, ...stepVip(next.keepalived, obs.vip, obs.keepalived.running));
   return { actions, memory: next, events };
 }
 

@@ -5,8 +5,14 @@ import type { KeepalivedMemory, PolicyEvent, VipObservation } from './types.js';
 
 export const VIP_FALL = 3;
 
-export function stepVip(mem: KeepalivedMemory, vip: VipObservation | undefined): PolicyEvent[] {
+export function stepVip(mem: KeepalivedMemory, vip: VipObservation | undefined, keepalivedRunning: boolean): PolicyEvent[] {
   if (!vip) return [];
+  // Only once this host has let go of the VIP does a silent VIP mean "nobody": before,
+  // this host's own broken service answers it (502s while the failover is decided).
+  if (!mem.failedOver || keepalivedRunning) {
+    mem.vipBad = 0;
+    if (!vip.ok || !mem.vipUnserved) return [];
+  }
   if (vip.ok) {
     mem.vipBad = 0;
     if (!mem.vipUnserved) return [];
@@ -14,7 +20,7 @@ export function stepVip(mem: KeepalivedMemory, vip: VipObservation | undefined):
     return [{ level: 'info', event: 'vip.served', reason: 'the VIP answers again' }];
   }
   mem.vipBad = Math.min((mem.vipBad ?? 0) + 1, VIP_FALL);
-  if (mem.vipBad < VIP_FALL || mem.vipUnserved || !mem.failedOver) return [];
+  if (mem.vipBad < VIP_FALL || mem.vipUnserved) return [];
   mem.vipUnserved = true;
   return [
     {

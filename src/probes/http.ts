@@ -29,20 +29,30 @@ export class HttpProbe {
     });
     const { Agent } = await loadUndici();
     // Kept-alive connections: a new TCP connection per probe costs ~6x the CPU.
-    this.dispatcher ??= new Agent({ connect: { rejectUnauthorized: this.cfg.tlsVerify }, keepAliveTimeout: 10_000 });
+    // undici's own connect timeout (10 s) ignores the abort signal: bound it too.
+    this.dispatcher ??= new Agent({ connect: { rejectUnauthorized: this.cfg.tlsVerify, timeout: this.cfg.timeout }, keepAliveTimeout: 10_000 });
     // One timer for the whole request, body included, cleared as soon as it is done
     // (AbortSignal.timeout would keep every probe's timer alive until it fires).
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.cfg.timeout);
+    let timer: NodeJS.Timeout | undefined;
+    // Whatever undici is doing (connecting, waiting, reading), the probe answers at the timeout.
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new Error('timeout'));
+      }, this.cfg.timeout);
+    });
+    expired.catch(() => undefined); // also when no race is waiting on it at that moment
+    const within = <T>(p: Promise<T>) => Promise.race([p, expired]);
     try {
-      return done(...(await this.get(controller.signal)));
+      return done(...(await within(this.get(controller.signal))));
     } catch (e) {
       if (controller.signal.aborted) return done(false, `${this.cfg.url}: no complete answer within ${this.cfg.timeout} ms`);
       // A kept-alive connection the server closed (e.g. it was restarted) fails at once;
       // that says nothing about the server now, so ask again on a fresh connection.
       if (isStaleConnection(e)) {
         try {
-          return done(...(await this.get(controller.signal, true)));
+          return done(...(await within(this.get(controller.signal, true))));
         } catch (e2) {
           if (controller.signal.aborted) return done(false, `${this.cfg.url}: no complete answer within ${this.cfg.timeout} ms`);
           return done(false, `${this.cfg.url}: ${describeError(e2)}`);

@@ -281,6 +281,23 @@ describe('policy: decide()', () => {
     assert.deepEqual(ka.map((a) => a.kind), ['keepalived.stop'], 'keepalived stopped once, never started again');
   });
 
+  it('VIP failing while this host still holds it (its own 502s) -> no "no healthy host" at the failover', () => {
+    const down = { tomcat: false };
+    const p = play(T, [
+      { t: 0, vip: true },
+      { t: 1, vip: true },
+      { t: 2, up: down, vip: false },
+      { t: 3, up: down, vip: false },
+      { t: 4, up: down, vip: false, outcomes: [bad('tomcat')] },
+      { t: 5, up: down, vip: false, keepalived: true },
+      { t: 6, up: down, vip: true, keepalived: false, outcomes: [ok('keepalived', 'keepalived.stop')] },
+      { t: 7, up: down, vip: true, keepalived: false },
+    ]);
+    assert.ok(eventNames(p).includes('failover'));
+    assert.ok(!eventNames(p).includes('vip.unserved'), eventNames(p).join(','));
+    assert.ok(!eventNames(p).includes('vip.served'));
+  });
+
   it('the peer serves the VIP after our failover -> no alarm; VIP back after an outage -> vip.served', () => {
     const down = { tomcat: false };
     const p = play(T, [
