@@ -44,16 +44,25 @@ export function stepKeepalived(
       }
       return { actions, events };
     }
-    if (now < (mem.nextStopAt ?? 0)) return { actions, events };
     if (mem.failedOver) {
-      // Started behind our back (a package upgrade, an operator): it pulls the VIP onto
-      // this broken host, so stop it at once; only if it keeps coming back, back off.
-      events.push({ level: 'warn', event: 'keepalived.running_again', services: names, reason: `keepalived runs again while ${names.join(', ')} has failed; stopping it again` });
-      mem.stopBackoffMs = nextBackoff(mem.stopBackoffMs);
-      mem.nextStopAt = now + mem.stopBackoffMs;
+      // The processes we stopped may take a moment to exit (a stop command that only
+      // signals): give them until nextStopAt. A new keepalived, started behind our back
+      // (a package upgrade, an operator), pulls the VIP onto this broken host: stop it at
+      // once, backing off only if it keeps coming back.
+      const lingering = obs.pids.length > 0 && obs.pids.every((p) => mem.stopPids?.includes(p));
+      if (now < ((lingering ? mem.nextStopAt : mem.nextAgainAt) ?? 0)) return { actions, events };
+      const why = lingering ? `keepalived (pid ${obs.pids.join(', ')}) still runs after the stop` : 'keepalived runs again (started by someone else)';
+      events.push({ level: 'warn', event: 'keepalived.running_again', services: names, reason: `${why} while ${names.join(', ')} has failed; stopping it again` });
+      if (!lingering) {
+        mem.againBackoffMs = nextBackoff(mem.againBackoffMs);
+        mem.nextAgainAt = now + mem.againBackoffMs;
+      }
     } else {
       events.push({ level: 'error', event: 'failover', services: names, reason });
     }
+    mem.stopPids = obs.pids;
+    mem.stopBackoffMs = nextBackoff(mem.stopBackoffMs);
+    mem.nextStopAt = now + mem.stopBackoffMs;
     mem.failedOver = true;
     mem.failoverReason = reason;
     mem.phase = 'stopping';
@@ -64,6 +73,9 @@ export function stepKeepalived(
 
   mem.stopBackoffMs = undefined;
   mem.nextStopAt = undefined;
+  mem.againBackoffMs = undefined;
+  mem.nextAgainAt = undefined;
+  mem.stopPids = undefined;
   if (obs.running) {
     mem.failedOver = false;
     mem.failoverReason = undefined;

@@ -105,8 +105,14 @@ export interface KeepalivedMemory {
   /** We stopped it to move the VIP away; cleared once it runs again. */
   failedOver: boolean;
   failoverReason?: string;
+  /** keepalived's pids when we last stopped it, to tell "not gone yet" from "started again". */
+  stopPids?: number[];
+  /** Re-stopping processes that have not exited yet waits until nextStopAt. */
   nextStopAt?: number;
   stopBackoffMs?: number;
+  /** Stopping a keepalived started behind our back again waits until nextAgainAt (set only if it keeps coming back). */
+  nextAgainAt?: number;
+  againBackoffMs?: number;
   nextStartAt?: number;
   startBackoffMs?: number;
   runningSince?: number;

@@ -21,6 +21,8 @@ interface Poll {
   t: number;
   up?: Record<string, boolean>;
   keepalived?: boolean;
+  /** keepalived's pids (default: none listed). */
+  kpids?: number[];
   /** The VIP's URL answered (undefined: no vip check configured). */
   vip?: boolean;
   outcomes?: Array<Omit<ActionOutcome, 'startedAt' | 'finishedAt'>>;
@@ -44,7 +46,7 @@ function play(services: Record<string, Svc>, polls: Poll[], memory: Memory = fre
             return [n, { ok, probes: [{ probe: 'process' as const, ok, durationMs: 1, reason: ok ? undefined : `no ${n} process` }] }];
           }),
         ),
-        keepalived: { running: p.keepalived ?? true, pids: [] },
+        keepalived: { running: p.keepalived ?? true, pids: p.kpids ?? [] },
         ...(p.vip !== undefined && { vip: { ok: p.vip, reason: p.vip ? undefined : 'connect ECONNREFUSED' } }),
         outcomes: (p.outcomes ?? []).map((o) => ({ ...o, startedAt: now - 500, finishedAt: now })),
       },
@@ -279,6 +281,27 @@ describe('policy: decide()', () => {
     assert.match(String(said.reason), /^no healthy host remains: this host gave up the VIP \(tomcat: /);
     const ka = p.actions.flat().filter((a) => a.kind.startsWith('keepalived'));
     assert.deepEqual(ka.map((a) => a.kind), ['keepalived.stop'], 'keepalived stopped once, never started again');
+  });
+
+  it('after the failover stop the same keepalived pids linger a moment -> not "running again", re-stopped only after 10 s; a new pid -> at once', () => {
+    const down = { tomcat: false };
+    const p = play(T, [
+      ...healthy.map((h) => ({ ...h, kpids: [10, 11] })),
+      { t: 2, up: down, kpids: [10, 11] },
+      { t: 3, up: down, kpids: [10, 11] },
+      { t: 4, up: down, kpids: [10, 11], outcomes: [bad('tomcat')] },
+      { t: 5, up: down, kpids: [10], outcomes: [ok('keepalived', 'keepalived.stop')] },
+      { t: 6, up: down, kpids: [10] },
+      { t: 15, up: down, kpids: [10] },
+      { t: 16, up: down, kpids: [10], outcomes: [ok('keepalived', 'keepalived.stop')] },
+      { t: 17, up: down, kpids: [20] },
+    ]);
+    const stops = p.actions.map((a) => a.filter((x) => x.kind === 'keepalived.stop').length);
+    // t=4 failover stop; t=5,6 lingering (wait); t=15: 10 s passed -> stop again; t=17 new pid 20 -> at once
+    assert.deepEqual(stops, [0, 0, 0, 0, 1, 0, 0, 1, 0, 1]);
+    const again = p.events.flat().filter((e) => e.event === 'keepalived.running_again').map((e) => String(e.reason));
+    assert.match(again[0]!, /^keepalived \(pid 10\) still runs after the stop/);
+    assert.match(again[1]!, /^keepalived runs again \(started by someone else\)/);
   });
 
   it('VIP failing while this host still holds it (its own 502s) -> no "no healthy host" at the failover', () => {
