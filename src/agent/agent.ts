@@ -54,9 +54,12 @@ export class Agent {
 
   async poll(): Promise<PollResult> {
     const started = performance.now();
+    // Outcomes first, then the probes: an action that finishes while we probe is paired
+    // with a process table taken after it, never before.
+    const outcomes = this.outcomes.splice(0);
     const observed = await this.probes.observe();
     this.keepalivedPids = observed.keepalived.pids;
-    const observations: Observations = { ...observed, outcomes: this.outcomes.splice(0) };
+    const observations: Observations = { ...observed, outcomes };
     const d = decide(observations, this.memory, this.config, Date.now());
     this.memory = d.memory;
     for (const e of d.events) logEvent(this.opts.log, e);
