@@ -171,6 +171,7 @@ LAB_ID=$LAB_ID
 HOST_DIR=$hd
 REPO=$REPO
 NODE=$NODE
+AGENT_CLI=$AGENT_CLI
 ADDR=$addr
 VIP=$VIP
 PRIORITY=$prio
@@ -334,6 +335,9 @@ keepalived:
   process: { name: keepalived }
   start: { command: [$hd/bin/keepalived-start] }
   stop:  { command: [$hd/bin/keepalived-stop] }
+  # The VIP as the client reaches it: after this host failed over, nothing healthy
+  # answering on it for 3 polls logs vip.unserved (no healthy host remains).
+  vip: { url: http://$VIP/, timeout: 1s }
 EOF
 }
 
@@ -379,6 +383,9 @@ up() {
   "$LAB_ROOT/prereqs.sh" >/dev/null || die "prerequisites missing (lab/prereqs.sh)"
   [[ -r /proc/$owner/stat ]] || die "owner pid $owner not found"
   NODE=${NODE:-$(command -v node || true)}
+  # The agent's entry point: the repo's build, or a snapshot of it (bench/lab.ts
+  # runs from a copy of dist/ so that a rebuild during a long bench changes nothing).
+  AGENT_CLI=${HALAB_AGENT_CLI:-$REPO/dist/cli.js}
 
   gc
 

@@ -53,6 +53,11 @@ export interface LabOptions {
   watchdogYaml?: (host: Host) => string;
   /** Progress messages (default: none). */
   log?: (msg: string) => void;
+  /**
+   * The agent's entry point (default: <repo>/dist/cli.js), e.g. a snapshot of dist/
+   * that a concurrent `npm run build` cannot change (bench/lab.ts).
+   */
+  agentCli?: string;
 }
 
 const DRIVER_OF: Record<Exclude<AgentKind, 'none'>, Driver> = { watchdog: 'agent', seed: 'seed', peer: 'respawn' };
@@ -127,8 +132,9 @@ export class Lab {
     const reason = labUnavailableReason();
     if (reason) throw new Error(`lab cannot run: ${reason}`);
     const agent = opts.agent ?? 'none';
-    if (agent === 'watchdog' && !existsSync(join(REPO_ROOT, 'dist', 'cli.js'))) {
-      throw new Error(`agent 'watchdog' needs ${join(REPO_ROOT, 'dist', 'cli.js')}: run 'npm run build' first`);
+    const agentCli = opts.agentCli ?? join(REPO_ROOT, 'dist', 'cli.js');
+    if (agent === 'watchdog' && !existsSync(agentCli)) {
+      throw new Error(`agent 'watchdog' needs ${agentCli}: run 'npm run build' first`);
     }
     const argv = ['bash', LAB_SH, 'up', '--owner', String(process.pid), '--agent', agent, '--no-driver'];
     if (opts.keepalived === false) argv.push('--no-keepalived');
@@ -136,7 +142,7 @@ export class Lab {
     installExitHandlers();
     const t0 = performance.now();
     // SIGTERM on timeout: lab.sh's trap then tears the half-built lab down.
-    const r = await run(argv, { timeoutMs: 180_000, killSignal: 'SIGTERM' });
+    const r = await run(argv, { timeoutMs: 180_000, killSignal: 'SIGTERM', env: { ...process.env, HALAB_AGENT_CLI: agentCli } });
     const m = /^LAB_DIR=(.+)$/m.exec(r.stdout);
     if (r.code !== 0 || !m?.[1]) {
       throw new Error(`lab up failed (exit ${r.code}):\n${r.stderr.trim()}`);
@@ -188,8 +194,10 @@ export class Lab {
   }
   /**
    * Signals keepalived's parent by PID (its pidfile), inside the host. TERM: it
-   * drops the VIP and tells the peer (priority 0); KILL: the VIP stays on the
-   * host's interface while the peer takes over (duplicate VIP).
+   * drops the VIP and tells the peer (priority 0). KILL to the parent alone: its
+   * VRRP child notices and exits cleanly, dropping the VIP too. To leave the VIP
+   * on the interface (the peer then takes it as well: duplicate VIP), kill every
+   * keepalived process: `lab.hosts.A.ctl('keepalived', 'kill', 'KILL')`.
    */
   async killKeepalived(host: HostName, sig: Signal = 'TERM'): Promise<void> {
     const h = this.hosts[host];

@@ -269,8 +269,9 @@ case "$service:$action" in
   keepalived:status) status_of keepalived $(keepalived_pids) ;;
 
   agent:start)
-    [[ -f $REPO/dist/cli.js ]] || { log "$REPO/dist/cli.js missing: run 'npm run build' first"; exit 1; }
-    driver_start agent "$NODE" "$REPO/dist/cli.js" run -c "$hostdir/watchdog.yaml" ;;
+    cli=${AGENT_CLI:-$REPO/dist/cli.js}
+    [[ -f $cli ]] || { log "$cli missing: run 'npm run build' first"; exit 1; }
+    driver_start agent "$NODE" "$cli" run -c "$hostdir/watchdog.yaml" ;;
   agent:stop) driver_stop agent ;;
   agent:status) driver_status agent ;;
 
