@@ -5,7 +5,9 @@
 // loop that reaps orphans. destroy() SIGKILLs init: the kernel then kills every
 // process in the namespace, so nothing the bench started can outlive it.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { childrenOf, descendants, hostPidOf, killTree, sleep } from '../../test/helpers/proctree.js';
+
+export { childrenOf, descendants, killTree, sleep };
 
 const live = new Set<BenchNamespace>();
 
@@ -79,11 +81,7 @@ export class BenchNamespace {
 
   /** Host pid of a pid as seen inside the namespace (via NSpid), or null. */
   hostPid(inner: number): number | null {
-    for (const pid of descendants(this.initPid)) {
-      const nspid = /NSpid:\s+(.*)/.exec(safeRead(`/proc/${pid}/status`))?.[1]?.trim().split(/\s+/);
-      if (nspid && Number(nspid[nspid.length - 1]) === inner) return pid;
-    }
-    return null;
+    return hostPidOf(this.initPid, inner);
   }
 
   /** Number of processes in the namespace (its /proc as seen from the host). */
@@ -106,40 +104,4 @@ export class BenchNamespace {
 /** Kills every namespace still alive (on exit, error or Ctrl-C). */
 export function destroyAll(): void {
   for (const ns of [...live]) ns.destroy();
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function safeRead(p: string): string {
-  try {
-    return readFileSync(p, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-export function childrenOf(pid: number): number[] {
-  return safeRead(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
-}
-
-export function descendants(root: number): number[] {
-  const out: number[] = [];
-  const stack = [root];
-  for (let guard = 0; stack.length && guard < 100_000; guard++) {
-    const p = stack.pop()!;
-    out.push(p);
-    stack.push(...childrenOf(p));
-  }
-  return out;
-}
-
-/** SIGKILL a process and its descendants (deepest first), by pid. */
-export function killTree(root: number): void {
-  for (const p of descendants(root).reverse()) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
 }

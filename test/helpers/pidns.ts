@@ -2,7 +2,9 @@
 // is a bash loop that reaps orphans. Processes started in it see only each other, so
 // a process probe there sees only what the test started; destroy() kills them all.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { childrenOf, hostPidOf, sleep } from './proctree.js';
+
+export { childrenOf, sleep };
 
 export class PidNamespace {
   private constructor(
@@ -63,13 +65,9 @@ export class PidNamespace {
     return inside.map((p) => this.hostPid(p)).filter((p): p is number => p !== null);
   }
 
-  /** Translates a pid inside the namespace to the host's pid (via NSpid in /proc). */
+  /** Translates a pid inside the namespace to the host's pid. */
   hostPid(inner: number): number | null {
-    for (const pid of descendants(this.initPid)) {
-      const nspid = /NSpid:\s+(.*)/.exec(safeRead(`/proc/${pid}/status`))?.[1]?.trim().split(/\s+/);
-      if (nspid && Number(nspid[nspid.length - 1]) === inner) return pid;
-    }
-    return null;
+    return hostPidOf(this.initPid, inner);
   }
 
   destroy(): void {
@@ -80,29 +78,4 @@ export class PidNamespace {
     }
     this.unshare.kill('SIGKILL');
   }
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function safeRead(p: string): string {
-  try {
-    return readFileSync(p, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-export function childrenOf(pid: number): number[] {
-  return safeRead(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
-}
-
-function descendants(root: number): number[] {
-  const out: number[] = [];
-  const stack = [root];
-  while (stack.length) {
-    const p = stack.pop()!;
-    out.push(p);
-    stack.push(...childrenOf(p));
-  }
-  return out;
 }
