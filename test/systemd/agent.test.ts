@@ -38,7 +38,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { BOOT_HOOK_TIMEOUT_MS, bootContainer, hostLeftovers, requirementsGate, type Container } from './container.js';
+import { BOOT_HOOK_TIMEOUT_MS, bootContainer, hostLeftovers, requirementsGate, type Container, props } from './container.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
@@ -247,14 +247,6 @@ interface Line {
 
 const PRIORITY: Record<string, string> = { error: '3', warn: '4', info: '6', debug: '7' };
 
-function props(text: string): Record<string, string> {
-  return Object.fromEntries(
-    text
-      .trim()
-      .split('\n')
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
-}
 
 /** "Wed 2026-11-25 14:09:18.123456 UTC" (systemctl show --timestamp=us+utc) -> ms since the epoch, µs kept as a fraction. */
 function parseUsUtc(s: string): number {

@@ -851,3 +851,13 @@ export function hostLeftovers(name = 'hwt-'): string[] {
   }
   return found;
 }
+
+/** `systemctl show -p A -p B` output ("A=x\nB=y") as an object. */
+export function props(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}

@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { BOOT_HOOK_TIMEOUT_MS, bootContainer, hostLeftovers, requirementsGate, type Container } from './container.js';
+import { BOOT_HOOK_TIMEOUT_MS, bootContainer, hostLeftovers, requirementsGate, type Container, props } from './container.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
@@ -56,14 +56,6 @@ const STANDIN = (extra: string[] = [], args = '') =>
     '',
   ].join('\n');
 
-function props(text: string): Record<string, string> {
-  return Object.fromEntries(
-    text
-      .trim()
-      .split('\n')
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
-}
 
 describe('systemd units (systemd/)', { skip: gate.skip ?? false }, () => {
   let ct: Container;
