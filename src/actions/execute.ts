@@ -7,6 +7,7 @@ import type { Action, ActionOutcome } from '../policy/types.js';
 import type { CommandResult } from './command.js';
 import { runCommand } from './command.js';
 import { startKeepalived, stopKeepalived } from './keepalived.js';
+import { writeTrackFile } from './track-file.js';
 
 export interface ActionContext {
   config: Config;
@@ -18,7 +19,13 @@ export interface ActionContext {
   onSpawn?: (action: Action, pid: number) => void;
 }
 
-const VERB: Record<Action['kind'], string> = { restart: 'restart', 'keepalived.start': 'start keepalived', 'keepalived.stop': 'stop keepalived' };
+const VERB: Record<Action['kind'], string> = {
+  restart: 'restart',
+  'keepalived.start': 'start keepalived',
+  'keepalived.stop': 'stop keepalived',
+  'vip.release': 'release the VIP (track file 1)',
+  'vip.reclaim': 'take the VIP back (track file 0)',
+};
 
 export async function execute(action: Action, ctx: ActionContext): Promise<ActionOutcome> {
   const startedAt = Date.now();
@@ -28,7 +35,7 @@ export async function execute(action: Action, ctx: ActionContext): Promise<Actio
   const what = action.kind === 'restart' ? `restart ${action.target} (attempt ${action.attempt})` : VERB[action.kind];
   const event = action.kind === 'restart' ? 'restart.start' : action.kind;
   const fields = { event, service, reason: action.reason, command, dryRun: ctx.dryRun || undefined };
-  const level = action.kind === 'keepalived.stop' ? 'warn' : 'info';
+  const level = action.kind === 'keepalived.stop' || action.kind === 'vip.release' ? 'warn' : 'info';
   log[level](fields, `${ctx.dryRun ? 'would ' : ''}${what}: ${action.reason}`);
   if (ctx.dryRun) return { target: action.target, kind: action.kind, ok: true, startedAt, finishedAt: Date.now(), dryRun: true };
 
@@ -56,11 +63,16 @@ function run(action: Action, ctx: ActionContext): Promise<CommandResult> {
       return startKeepalived(config.keepalived, config.stateDir);
     case 'keepalived.stop':
       return stopKeepalived(config.keepalived, ctx.keepalivedPids, config.stateDir);
+    case 'vip.release':
+      return Promise.resolve(writeTrackFile(config.keepalived.trackFile, 1));
+    case 'vip.reclaim':
+      return Promise.resolve(writeTrackFile(config.keepalived.trackFile, 0));
   }
 }
 
 function commandOf(action: Action, config: Config): string[] | string | undefined {
   if (action.kind === 'restart') return config.services[action.target]?.restart?.command;
   if (action.kind === 'keepalived.start') return config.keepalived.start.command;
+  if (action.kind === 'vip.release' || action.kind === 'vip.reclaim') return `write ${action.kind === 'vip.release' ? 1 : 0} to ${config.keepalived.trackFile}`;
   return config.keepalived.stop?.command ?? 'SIGTERM to keepalived main pid';
 }

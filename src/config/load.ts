@@ -14,6 +14,8 @@ export type HttpCheck = ServiceConfig['http'] & {};
 export type TcpCheck = ServiceConfig['tcp'] & {};
 export type CommandSpec = ParsedConfig['keepalived']['start'];
 export type RestartSpec = ServiceConfig['restart'] & {};
+export type NotifyConfig = ParsedConfig['notify'] & {};
+export type PeerConfig = ParsedConfig['peer'] & {};
 
 export const DEFAULT_CONFIG_PATH = '/etc/ha-watchdog/watchdog.yaml';
 

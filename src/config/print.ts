@@ -14,7 +14,7 @@ export function effectiveConfig(c: Config): unknown {
           critical: s.critical,
           ...(s.process && { process: s.process }),
           ...(s.http && { http: { ...s.http, timeout: formatDuration(s.http.timeout) } }),
-          ...(s.tcp && { tcp: { address: s.tcp.host.includes(':') ? `[${s.tcp.host}]:${s.tcp.port}` : `${s.tcp.host}:${s.tcp.port}`, timeout: formatDuration(s.tcp.timeout) } }),
+          ...(s.tcp && { tcp: { address: hostPort(s.tcp), timeout: formatDuration(s.tcp.timeout) } }),
           fall: s.fall,
           rise: s.rise,
           ...(s.restart && { restart: { ...cmd(s.restart), grace: formatDuration(s.restart.grace), attempts: s.restart.attempts } }),
@@ -26,6 +26,23 @@ export function effectiveConfig(c: Config): unknown {
       start: cmd(c.keepalived.start),
       ...(c.keepalived.stop ? { stop: cmd(c.keepalived.stop) } : {}),
       ...(c.keepalived.vip ? { vip: { ...c.keepalived.vip, timeout: formatDuration(c.keepalived.vip.timeout) } } : {}),
+      control: c.keepalived.control,
+      ...(c.keepalived.control === 'track-file' ? { trackFile: c.keepalived.trackFile } : {}),
     },
+    failover: c.failover,
+    ...(c.metrics ? { metrics: { listen: hostPort(c.metrics.listen) } } : {}),
+    ...(c.notify
+      ? {
+          notify: {
+            ...(c.notify.webhook ? { webhook: { ...c.notify.webhook, timeout: formatDuration(c.notify.webhook.timeout) } } : {}),
+            ...(c.notify.command ? { command: cmd(c.notify.command) } : {}),
+            events: c.notify.events,
+            dedupe: formatDuration(c.notify.dedupe),
+          },
+        }
+      : {}),
+    ...(c.peer ? { peer: { ...c.peer, timeout: formatDuration(c.peer.timeout) } } : {}),
   };
 }
+
+const hostPort = (t: { host: string; port: number }) => (t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`);

@@ -169,6 +169,61 @@ const service = z
     }
   });
 
+const listenAddress = text('"host:port", e.g. 127.0.0.1:9120').transform((v, ctx) => {
+  const t = parseHostPort(v);
+  if (typeof t === 'string') {
+    ctx.addIssue({ code: 'custom', message: t });
+    return z.NEVER;
+  }
+  return t;
+});
+
+const oneOf = <T extends string>(values: readonly T[], fallback: T) =>
+  z.unknown().optional().transform((value, ctx): T => {
+    if (value === undefined) return fallback;
+    if (typeof value === 'string' && (values as readonly string[]).includes(value)) return value as T;
+    ctx.addIssue({ code: 'custom', message: `expected one of ${values.join(', ')}, got ${describe(value)}` });
+    return z.NEVER;
+  });
+
+/** The events a notification can be sent for (the ones that need a human). */
+export const NOTIFY_EVENTS = [
+  'service.down',
+  'service.failed',
+  'restart.failed',
+  'failover',
+  'failover.held',
+  'keepalived.start',
+  'keepalived.running_again',
+  'vip.unserved',
+  'maintenance.paused',
+  'maintenance.resumed',
+] as const;
+export const DEFAULT_NOTIFY_EVENTS = ['service.down', 'restart.failed', 'failover', 'failover.held', 'keepalived.start', 'vip.unserved', 'maintenance.paused', 'maintenance.resumed'];
+
+const notifyEvent = text('an event name').superRefine((e, ctx) => {
+  if (!(NOTIFY_EVENTS as readonly string[]).includes(e)) ctx.addIssue({ code: 'custom', message: `unknown event "${e}"; expected one of: ${NOTIFY_EVENTS.join(', ')}` });
+});
+
+const notify = z
+  .strictObject({
+    webhook: z
+      .strictObject({
+        url,
+        timeout: duration('5s'),
+        retries: count(0, 10).default(3),
+      })
+      .optional(),
+    // The event as JSON on stdin; argv, never a shell.
+    command: command('10s').optional(),
+    events: z.array(notifyEvent).min(1, 'expected at least one event').default(DEFAULT_NOTIFY_EVENTS),
+    // The same event for the same service is sent at most once per window.
+    dedupe: duration('5m'),
+  })
+  .superRefine((n, ctx) => {
+    if (!n.webhook && !n.command) ctx.addIssue({ code: 'custom', message: 'notify needs a webhook, a command, or both' });
+  });
+
 export const configSchema = z.strictObject({
   interval: duration('3s').superRefine((ms, ctx) => {
     if (cronExpression(ms) === null) {
@@ -197,7 +252,31 @@ export const configSchema = z.strictObject({
     // The VIP as clients reach it. Probed every poll; after a failover it tells whether
     // the peer took over, or whether no healthy host remains.
     vip: httpCheck.optional(),
+    // stop: stop keepalived to move the VIP (the design card's way). track-file: write
+    // 1 into a keepalived track_file (weight 0 -> FAULT, the VIP moves while keepalived
+    // keeps running) and 0 to take it back.
+    control: oneOf(['stop', 'track-file'] as const, 'stop'),
+    trackFile: absolutePath.default('/run/ha-watchdog/keepalived.track'),
   }),
+  failover: z
+    .strictObject({
+      // restart-first: restart here, move the VIP only when that fails (the seed's order).
+      // handover-first: move the VIP at once when the peer is healthy, then restart.
+      order: oneOf(['restart-first', 'handover-first'] as const, 'restart-first'),
+    })
+    .default({ order: 'restart-first' }),
+  // Prometheus text at /metrics and a read-only /healthz; off unless configured.
+  metrics: z.strictObject({ listen: listenAddress }).optional(),
+  notify: notify.optional(),
+  // The other host's /healthz, asked before giving up the VIP.
+  peer: z
+    .strictObject({
+      url,
+      timeout: duration('1s'),
+      // true: a peer that cannot be asked counts as unhealthy (the VIP stays here).
+      required: flag.default(false),
+    })
+    .optional(),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -23,7 +23,7 @@ export interface KeepalivedObservation {
   reason?: string;
 }
 
-export type ActionKind = 'restart' | 'keepalived.start' | 'keepalived.stop';
+export type ActionKind = 'restart' | 'keepalived.start' | 'keepalived.stop' | 'vip.release' | 'vip.reclaim';
 
 /** How an action the loop carried out ended; fed to the next decide(). */
 export interface ActionOutcome {
@@ -42,18 +42,33 @@ export interface VipObservation {
   reason?: string;
 }
 
+/** What the other host's agent says of itself (its /healthz), asked only when a failover is being weighed. */
+export interface PeerObservation {
+  /** It answered with a readable health report. */
+  reachable: boolean;
+  /** Its critical services are all healthy (false when not reachable). */
+  healthy: boolean;
+  /** Why it is not healthy or not reachable, or its own summary. */
+  reason?: string;
+}
+
 export interface Observations {
   services: Record<string, ServiceObservation>;
   keepalived: KeepalivedObservation;
   /** The VIP's URL answered (only when keepalived.vip is configured). */
   vip?: VipObservation;
+  /** The peer guard's answer (only when `peer` is configured and the policy asked for it). */
+  peer?: PeerObservation;
   outcomes: ActionOutcome[];
 }
 
 export type Action =
   | { kind: 'restart'; target: string; attempt: number; reason: string }
   | { kind: 'keepalived.stop'; target: 'keepalived'; reason: string }
-  | { kind: 'keepalived.start'; target: 'keepalived'; reason: string };
+  | { kind: 'keepalived.start'; target: 'keepalived'; reason: string }
+  /** keepalived.control track-file: write 1 (FAULT, the VIP moves) or 0 (take it back). */
+  | { kind: 'vip.release'; target: 'keepalived'; reason: string }
+  | { kind: 'vip.reclaim'; target: 'keepalived'; reason: string };
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -119,13 +134,31 @@ export interface KeepalivedMemory {
   /** Consecutive polls the VIP did not answer; and whether "no healthy host" was said. */
   vipBad?: number;
   vipUnserved?: boolean;
+  /** The peer guard keeps the VIP here although a failover is due (the peer is unhealthy too). */
+  held?: boolean;
+  heldReason?: string;
+  /** handover-first: the VIP was released while the service restarts (not a failure yet). */
+  handedOver?: boolean;
+  /** track-file control: what was last written (1 = released). */
+  trackValue?: 0 | 1;
   last?: LastAction;
+}
+
+/** Maintenance: probing and reporting go on, no action is taken. Set over the control socket. */
+export interface Maintenance {
+  since: number;
+  /** Expires by itself at this time (`pause --for`); absent: until `resume`. */
+  until?: number;
+  reason?: string;
+  /** Last "still paused" reminder, at most one a minute. */
+  remindedAt?: number;
 }
 
 export interface Memory {
   version: 1;
   services: Record<string, ServiceMemory>;
   keepalived: KeepalivedMemory;
+  maintenance?: Maintenance;
 }
 
 export interface Decision {

@@ -1,0 +1,32 @@
+// This host's health in one small object: served read-only at /healthz, read by the
+// peer guard of the other host, and shown by `status`.
+import { hostname } from 'node:os';
+import type { Memory } from '../policy/types.js';
+
+export interface HostHealth {
+  /** Every critical service is up and none has been given up on. */
+  healthy: boolean;
+  host: string;
+  /** The last completed poll (ISO time); absent before the first. */
+  polledAt?: string;
+  paused: boolean;
+  services: Record<string, { health: 'unknown' | 'up' | 'down'; critical: boolean; failed: boolean; phase: string }>;
+  keepalived: { running?: boolean; failedOver: boolean; held: boolean };
+}
+
+export function hostHealth(memory: Memory, critical: Record<string, boolean>, keepalivedRunning: boolean | undefined, polledAt: number | undefined, now = Date.now()): HostHealth {
+  const services: HostHealth['services'] = {};
+  for (const [name, m] of Object.entries(memory.services)) {
+    services[name] = { health: m.health, critical: critical[name] ?? true, failed: m.failed, phase: m.phase };
+  }
+  const healthy = Object.values(services).every((s) => !s.critical || (s.health === 'up' && !s.failed));
+  const paused = memory.maintenance !== undefined && (memory.maintenance.until === undefined || memory.maintenance.until > now);
+  return {
+    healthy,
+    host: hostname(),
+    ...(polledAt !== undefined && { polledAt: new Date(polledAt).toISOString() }),
+    paused,
+    services,
+    keepalived: { running: keepalivedRunning, failedOver: memory.keepalived.failedOver, held: memory.keepalived.held ?? false },
+  };
+}
