@@ -1,35 +1,62 @@
 // decide(observations, memory, config, now) -> { actions, memory, events }: the whole policy, no I/O.
 import type { Config } from '../config/load.js';
-import { freshKeepalivedMemory, stepKeepalived } from './keepalived.js';
+import { needsPeer } from './guard.js';
+import { freshKeepalivedMemory, released, stepKeepalived } from './keepalived.js';
+import { stepMaintenance } from './maintenance.js';
 import { freshServiceMemory, stepService } from './service.js';
 import { stepVip } from './vip.js';
 import type { Decision, Memory, Observations, PolicyEvent } from './types.js';
+
+/** The parts of the config the policy reads (the rest is for probes and actions). */
+export type PolicyConfig = Pick<Config, 'services'> & {
+  failover?: Config['failover'];
+  keepalived?: Pick<Config['keepalived'], 'control'>;
+  peer?: Pick<NonNullable<Config['peer']>, 'required'>;
+};
 
 export function freshMemory(): Memory {
   return { version: 1, services: {}, keepalived: freshKeepalivedMemory() };
 }
 
-export function decide(obs: Observations, memory: Memory, config: Pick<Config, 'services'>, now: number): Decision {
+export function decide(obs: Observations, memory: Memory, config: PolicyConfig, now: number): Decision {
   const next: Memory = structuredClone(memory);
   const actions: Decision['actions'] = [];
   const events: PolicyEvent[] = [];
   const services: Record<string, { cfg: Config['services'][string]; mem: Memory['services'][string] }> = {};
   const kept: Memory['services'] = {};
+  const maintenance = stepMaintenance(next, now);
+  events.push(...maintenance.events);
 
   for (const [name, cfg] of Object.entries(config.services)) {
     const mem = next.services[name] ?? freshServiceMemory();
     kept[name] = mem;
     services[name] = { cfg, mem };
-    const step = stepService(name, cfg, mem, obs.services[name], obs.outcomes, now);
+    const step = stepService(name, cfg, mem, obs.services[name], obs.outcomes, now, maintenance.paused);
     actions.push(...step.actions);
     events.push(...step.events);
   }
   next.services = kept; // services removed from the config are forgotten
 
-  const k = stepKeepalived(next.keepalived, obs.keepalived, obs.outcomes, services, now);
+  const control = config.keepalived?.control ?? 'stop';
+  const k = stepKeepalived(next.keepalived, obs.keepalived, obs.outcomes, services, now, {
+    control,
+    order: config.failover?.order ?? 'restart-first',
+    guard: { configured: config.peer !== undefined, required: config.peer?.required ?? false },
+    peer: obs.peer,
+    paused: maintenance.paused,
+  });
   actions.push(...k.actions);
-  events.push(...k.events, ...stepVip(next.keepalived, obs.vip, obs.keepalived.running));
+  events.push(...k.events, ...stepVip(next.keepalived, obs.vip, released(next.keepalived, obs.keepalived, control)));
   return { actions, memory: next, events };
+}
+
+/** Whether the loop should ask the peer's /healthz before this poll's decide(). */
+export function wantsPeer(obs: Pick<Observations, 'services'>, memory: Memory, config: PolicyConfig): boolean {
+  if (!config.peer || memory.maintenance) return false;
+  const view = Object.fromEntries(
+    Object.entries(config.services).map(([n, cfg]) => [n, { critical: cfg.critical, mem: memory.services[n], obs: obs.services[n] }]),
+  );
+  return needsPeer(view, memory.keepalived.held ?? false);
 }
 
 /** The restart command of `target` now has a process: remembered, so a crash after this point does not repeat it. */

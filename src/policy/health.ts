@@ -18,7 +18,9 @@ export function applyHysteresis(
     mem.good = Math.min(mem.good + 1, rise);
     mem.bad = 0;
   } else {
-    mem.bad = Math.min(mem.bad + 1, fall);
+    // A process that no longer exists cannot flicker back: no fall for it. fall stays
+    // for what can (a slow HTTP answer, a refused connection).
+    mem.bad = obs.probes.some((p) => p.gone) ? fall : Math.min(mem.bad + 1, fall);
     mem.good = 0;
   }
   const from = mem.health;

@@ -16,6 +16,8 @@ export function stepService(
   obs: ServiceObservation | undefined,
   outcomes: ActionOutcome[],
   now: number,
+  /** Maintenance: follow health and outcomes, start nothing. */
+  paused = false,
 ): { actions: Action[]; events: PolicyEvent[] } {
   const actions: Action[] = [];
   const events: PolicyEvent[] = [];
@@ -114,6 +116,6 @@ export function stepService(
     }
   }
   if (mem.phase === 'idle' && mem.health === 'up' && (mem.failed || mem.attempt > 0)) healthy('service.recovered');
-  if (mem.phase === 'idle' && mem.health === 'down') maybeRestart();
+  if (mem.phase === 'idle' && mem.health === 'down' && !paused) maybeRestart();
   return { actions, events };
 }

@@ -10,6 +10,8 @@ export interface ProbeResult {
   reason?: string;
   durationMs: number;
   pids?: number[];
+  /** A process probe found no such process: definite, so it counts as down at once (no `fall`). */
+  gone?: boolean;
 }
 
 export interface ServiceObservation {
@@ -21,6 +23,8 @@ export interface KeepalivedObservation {
   running: boolean;
   pids: number[];
   reason?: string;
+  /** keepalived.control track-file: what the track file holds (null: missing or unreadable). */
+  track?: 0 | 1 | null;
 }
 
 export type ActionKind = 'restart' | 'keepalived.start' | 'keepalived.stop' | 'vip.release' | 'vip.reclaim';
@@ -139,8 +143,8 @@ export interface KeepalivedMemory {
   heldReason?: string;
   /** handover-first: the VIP was released while the service restarts (not a failure yet). */
   handedOver?: boolean;
-  /** track-file control: what was last written (1 = released). */
-  trackValue?: 0 | 1;
+  /** handover-first could not hand over this episode (said once). */
+  handoverSkipped?: boolean;
   last?: LastAction;
 }
 

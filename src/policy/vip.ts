@@ -5,11 +5,11 @@ import type { KeepalivedMemory, PolicyEvent, VipObservation } from './types.js';
 
 export const VIP_FALL = 3;
 
-export function stepVip(mem: KeepalivedMemory, vip: VipObservation | undefined, keepalivedRunning: boolean): PolicyEvent[] {
+export function stepVip(mem: KeepalivedMemory, vip: VipObservation | undefined, released: boolean): PolicyEvent[] {
   if (!vip) return [];
   // Only once this host has let go of the VIP does a silent VIP mean "nobody": before,
   // this host's own broken service answers it (502s while the failover is decided).
-  if (!mem.failedOver || keepalivedRunning) {
+  if (!released) {
     mem.vipBad = 0;
     if (!vip.ok || !mem.vipUnserved) return [];
   }

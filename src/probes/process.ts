@@ -76,6 +76,7 @@ export class ProcessProbe {
     const done = (ok: boolean, reason?: string, pids?: number[]): ProbeResult => ({
       probe: 'process',
       ok,
+      ...(!ok && { gone: true }),
       reason,
       durationMs: Math.round((performance.now() - started) * 10) / 10,
       pids,

@@ -2,71 +2,9 @@
 // sequence of polls through decide() and checks what it asked for.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Config } from '../../src/config/load.js';
-import { decide, freshMemory, recordSpawn, resumeMemory } from '../../src/policy/decide.js';
-import type { Action, ActionOutcome, Memory, PolicyEvent } from '../../src/policy/types.js';
-
-type Svc = Config['services'][string];
-const svc = (over: Partial<Svc> = {}): Svc => ({
-  critical: true,
-  process: { name: 'java' },
-  fall: 2,
-  rise: 2,
-  restart: { command: ['/bin/true'], timeout: 60_000, grace: 30_000, attempts: 1 },
-  ...over,
-});
-
-interface Poll {
-  /** Seconds since the start of the case. */
-  t: number;
-  up?: Record<string, boolean>;
-  keepalived?: boolean;
-  /** keepalived's pids (default: none listed). */
-  kpids?: number[];
-  /** The VIP's URL answered (undefined: no vip check configured). */
-  vip?: boolean;
-  outcomes?: Array<Omit<ActionOutcome, 'startedAt' | 'finishedAt'>>;
-}
-
-interface Played {
-  actions: Action[][];
-  events: PolicyEvent[][];
-  memory: Memory;
-}
-
-function play(services: Record<string, Svc>, polls: Poll[], memory: Memory = freshMemory()): Played {
-  const out: Played = { actions: [], events: [], memory };
-  for (const p of polls) {
-    const now = p.t * 1000;
-    const d = decide(
-      {
-        services: Object.fromEntries(
-          Object.keys(services).map((n) => {
-            const ok = p.up?.[n] ?? true;
-            return [n, { ok, probes: [{ probe: 'process' as const, ok, durationMs: 1, reason: ok ? undefined : `no ${n} process` }] }];
-          }),
-        ),
-        keepalived: { running: p.keepalived ?? true, pids: p.kpids ?? [] },
-        ...(p.vip !== undefined && { vip: { ok: p.vip, reason: p.vip ? undefined : 'connect ECONNREFUSED' } }),
-        outcomes: (p.outcomes ?? []).map((o) => ({ ...o, startedAt: now - 500, finishedAt: now })),
-      },
-      out.memory,
-      { services },
-      now,
-    );
-    out.actions.push(d.actions);
-    out.events.push(d.events);
-    out.memory = d.memory;
-  }
-  return out;
-}
-
-const kinds = (p: Played) => p.actions.map((a) => a.map((x) => `${x.kind}:${x.target}`).join(','));
-const eventNames = (p: Played) => p.events.flat().map((e) => e.event);
-const ok = (target: string, kind: ActionOutcome['kind'] = 'restart') => ({ target, kind, ok: true });
-const bad = (target: string, reason = 'exit code 1', kind: ActionOutcome['kind'] = 'restart') => ({ target, kind, ok: false, reason });
-const T = { tomcat: svc() };
-const healthy = [{ t: 0 }, { t: 1 }];
+import { freshMemory, recordSpawn, resumeMemory } from '../../src/policy/decide.js';
+import type { Memory } from '../../src/policy/types.js';
+import { bad, eventNames, healthy, kinds, ok, play, type Poll, svc, type Svc, T } from './play.js';
 
 describe('policy: decide()', () => {
   const cases: Array<{ name: string; services?: Record<string, Svc>; polls: Poll[]; actions: string[]; events?: string[]; noEvents?: string[] }> = [
@@ -81,6 +19,12 @@ describe('policy: decide()', () => {
       polls: [...healthy, { t: 2, up: { tomcat: false } }],
       actions: ['', '', ''],
       noEvents: ['service.down'],
+    },
+    {
+      name: 'tomcat process gone (not just failing) -> down at once, no fall, restart in the same poll',
+      polls: [...healthy, { t: 2, gone: { tomcat: true } }],
+      actions: ['', '', 'restart:tomcat'],
+      events: ['service.up', 'service.down'],
     },
     {
       name: 'tomcat dead for fall polls -> service.down and restart attempt 1',

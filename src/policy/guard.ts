@@ -1,0 +1,44 @@
+// The peer guard: before this host gives up the VIP, is the other host fit to take it?
+// A degraded host serving something beats no host at all, so the VIP is kept here when
+// the peer says it is unhealthy too.
+import type { PeerObservation, ServiceMemory, ServiceObservation } from './types.js';
+
+export interface GuardConfig {
+  /** A peer is configured (its /healthz is asked). */
+  configured: boolean;
+  /** A peer that cannot be asked counts as unhealthy. */
+  required: boolean;
+}
+
+export type Verdict = { go: true; reason: string } | { go: false; reason: string };
+
+/** May a failover (a critical service given up on) move the VIP to the peer? */
+export function failoverVerdict(guard: GuardConfig, peer: PeerObservation | undefined): Verdict {
+  if (!guard.configured) return { go: true, reason: 'no peer guard configured' };
+  if (!peer) return { go: false, reason: 'the peer was not asked' };
+  if (peer.reachable && peer.healthy) return { go: true, reason: `the peer is healthy${peer.reason ? ` (${peer.reason})` : ''}` };
+  if (peer.reachable) return { go: false, reason: `the peer is unhealthy too: ${peer.reason ?? 'it says so'}` };
+  if (guard.required) return { go: false, reason: `the peer cannot be asked and peer.required is true: ${peer.reason ?? 'no answer'}` };
+  return { go: true, reason: `the peer cannot be asked (${peer.reason ?? 'no answer'}); peer.required is false` };
+}
+
+/** May handover-first release the VIP before restarting? Only to a peer known to be healthy. */
+export function handoverVerdict(guard: GuardConfig, peer: PeerObservation | undefined): Verdict {
+  if (!guard.configured) return { go: false, reason: 'handover-first needs a peer guard (peer.url) to know the peer is healthy; restarting first' };
+  if (peer?.reachable && peer.healthy) return { go: true, reason: 'the peer is healthy' };
+  if (peer?.reachable) return { go: false, reason: `the peer is unhealthy (${peer.reason ?? 'it says so'}); restarting first` };
+  return { go: false, reason: `the peer cannot be asked (${peer?.reason ?? 'no answer'}); restarting first` };
+}
+
+/**
+ * Whether this poll's decision may hinge on the peer, so the loop asks it (one request,
+ * only when something is wrong): a critical service failing now or given up on, or a
+ * failover being held.
+ */
+export function needsPeer(
+  services: Record<string, { critical: boolean; mem?: ServiceMemory; obs?: ServiceObservation }>,
+  held: boolean,
+): boolean {
+  if (held) return true;
+  return Object.values(services).some((s) => s.critical && (s.obs?.ok === false || s.mem?.failed === true || s.mem?.health === 'down'));
+}
