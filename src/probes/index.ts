@@ -2,8 +2,10 @@
 // every service and keepalived concurrently each poll. A probe that throws is a failed
 // observation with its reason, never a crash.
 import type { Config } from '../config/load.js';
-import type { KeepalivedObservation, Observations, ProbeResult, ServiceObservation, VipObservation } from '../policy/types.js';
+import { readTrackFile } from '../actions/track-file.js';
+import type { KeepalivedObservation, Observations, PeerObservation, ProbeResult, ServiceObservation, VipObservation } from '../policy/types.js';
 import { HttpProbe } from './http.js';
+import { askPeer } from './peer.js';
 import { PollSnapshot, ProcessProbe, psList, type KnownSet, type ListedProcess } from './process.js';
 
 /** Per process probe ("<service>" or "keepalived"): the pids it confirms each poll. */
@@ -16,6 +18,8 @@ export class Probes {
   private readonly services: Map<string, Array<{ kind: ProbeResult['probe']; run: Check }>>;
   private readonly keepalived: ProcessProbe;
   private readonly vip?: HttpProbe;
+  private readonly trackFile?: string;
+  private readonly peer?: Config['peer'];
   private readonly processes = new Map<string, ProcessProbe>();
   private readonly https: HttpProbe[] = [];
   /** How many full process-table scans the last poll needed (0 in the steady state). */
@@ -51,6 +55,13 @@ export class Probes {
       this.vip = new HttpProbe(config.keepalived.vip);
       this.https.push(this.vip);
     }
+    if (config.keepalived.control === 'track-file') this.trackFile = config.keepalived.trackFile;
+    this.peer = config.peer;
+  }
+
+  /** The peer guard's question (only when `peer` is configured). */
+  async askPeer(): Promise<PeerObservation | undefined> {
+    return this.peer ? askPeer(this.peer) : undefined;
   }
 
   async observe(): Promise<Omit<Observations, 'outcomes'>> {
@@ -67,6 +78,7 @@ export class Probes {
       ),
     ]);
     this.lastScans = snapshot.scans;
+    if (this.trackFile) keepalived.track = readTrackFile(this.trackFile) ?? null;
     return { services: Object.fromEntries(services), keepalived, ...(vip && { vip }) };
   }
 

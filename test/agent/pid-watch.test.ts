@@ -1,0 +1,67 @@
+// The 250 ms pid watch against real processes: one that is killed, one that becomes a
+// zombie, one that keeps running, and a pid whose start time no longer matches.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, describe, it } from 'node:test';
+import { PidWatch, type Vanished } from '../../src/agent/pid-watch.js';
+import { readStat } from '../../src/probes/proc.js';
+import type { KnownPids } from '../../src/probes/index.js';
+
+const started: number[] = [];
+function sleeper(): number {
+  const c = spawn('sleep', ['60'], { stdio: 'ignore', detached: true });
+  started.push(c.pid!);
+  return c.pid!;
+}
+const known = (owner: string, pids: number[]): KnownPids => ({ [owner]: { match: 'x', pids: pids.map((pid) => ({ pid, startTime: readStat(pid)!.startTime })) } });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+after(() => {
+  for (const p of started) {
+    try {
+      process.kill(-p, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+describe('PidWatch', () => {
+  it('a killed process is reported within one period, once; a live one never', async () => {
+    const victim = sleeper();
+    const bystander = sleeper();
+    await sleep(50);
+    const set = { ...known('tomcat', [victim]), ...known('nginx', [bystander]) };
+    const reports: Array<{ at: number; gone: Vanished[] }> = [];
+    const w = new PidWatch(() => set, (gone) => reports.push({ at: performance.now(), gone }), 100);
+    w.start();
+    await sleep(250);
+    assert.deepEqual(reports, [], 'nothing died yet');
+    const killedAt = performance.now();
+    process.kill(victim, 'SIGKILL');
+    await sleep(400);
+    w.stop();
+    assert.equal(reports.length, 1, 'reported once, not every tick');
+    assert.deepEqual(reports[0]!.gone, [{ owner: 'tomcat', pid: victim }]);
+    assert.ok(reports[0]!.at - killedAt < 250, `reported ${Math.round(reports[0]!.at - killedAt)} ms after the kill (period 100 ms)`);
+  });
+
+  it('a zombie counts as gone', async () => {
+    // sh backgrounds a short sleep, then execs into a long one that never reaps it.
+    const c = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    started.push(c.pid!);
+    const zombie = Number(await new Promise<string>((r) => c.stdout!.once('data', (d) => r(String(d)))));
+    const set = known('tomcat', [zombie]);
+    const w = new PidWatch(() => set, () => undefined);
+    assert.deepEqual(w.tick(), []);
+    await sleep(500);
+    assert.equal(readStat(zombie)?.state, 'Z', 'the test set-up made a zombie');
+    assert.deepEqual(w.tick(), [{ owner: 'tomcat', pid: zombie }]);
+  });
+
+  it('a pid now held by another process (other start time) counts as gone', () => {
+    const pid = sleeper();
+    const set: KnownPids = { tomcat: { match: 'x', pids: [{ pid, startTime: readStat(pid)!.startTime - 1 }] } };
+    assert.deepEqual(new PidWatch(() => set, () => undefined).tick(), [{ owner: 'tomcat', pid }]);
+  });
+});
