@@ -6,8 +6,9 @@ import type { z } from 'zod';
 import { describe } from './duration.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { configSchema, type ParsedConfig } from './schema.js';
+import { configWarnings } from './warnings.js';
 
-export type Config = ParsedConfig & { file: string };
+export type Config = ParsedConfig & { file: string; warnings?: ConfigProblem[] };
 export type ServiceConfig = ParsedConfig['services'][string];
 export type ProcessMatch = ServiceConfig['process'] & {};
 export type HttpCheck = ServiceConfig['http'] & {};
@@ -65,7 +66,12 @@ export function parseConfig(text: string, file: string): Config {
   if (!result.success) {
     throw new ConfigError(result.error.issues.flatMap((issue) => toProblems(issue, doc, raw, file, at)));
   }
-  return { ...result.data, file };
+  const warnings = configWarnings(result.data).map((w): ConfigProblem => {
+    const offset = locate(doc, w.path, false);
+    const pos = offset === undefined ? undefined : at(offset);
+    return { file, ...(pos && { line: pos.line, column: pos.col }), key: w.path.join('.'), message: w.message };
+  });
+  return { ...result.data, file, ...(warnings.length && { warnings }) };
 }
 
 type Path = (string | number)[];

@@ -38,7 +38,14 @@ describe('config: parseConfig', () => {
   });
 
   const cases: Array<[string, string, RegExp]> = [
-    ['unknown top-level key', `colour: blue\n${minimal}`, /^w\.yaml:1:1: colour: unknown key "colour"; expected one of: interval, stateDir, services, keepalived$/],
+    ['unknown top-level key', `colour: blue\n${minimal}`, /^w\.yaml:1:1: colour: unknown key "colour"; expected one of: interval, stateDir, services, keepalived, failover, metrics, notify, peer$/],
+    ['unknown failover order', `failover: { order: fastest }\n${minimal}`, /^w\.yaml:1:20: failover\.order: expected one of restart-first, handover-first, got "fastest"$/],
+    ['unknown keepalived control', minimal.replace('keepalived:\n', 'keepalived:\n  control: kill\n'), /^w\.yaml:5:12: keepalived\.control: expected one of stop, track-file, got "kill"$/],
+    ['metrics listen without a port', `metrics: { listen: localhost }\n${minimal}`, /^w\.yaml:1:20: metrics\.listen: expected "host:port"/],
+    ['notify with no destination', `notify: { events: [failover] }\n${minimal}`, /^w\.yaml:1:9: notify: notify needs a webhook, a command, or both$/],
+    ['notify unknown event', `notify: { command: { command: [/bin/true] }, events: [tomcat.sad] }\n${minimal}`, /notify\.events\.0: unknown event "tomcat\.sad"; expected one of: service\.down/],
+    ['notify command as a string', `notify: { command: { command: "mail -s x root" } }\n${minimal}`, /notify\.command\.command: expected a list of words \(argv\)/],
+    ['peer url not http', `peer: { url: "tcp://10.0.0.2:9120" }\n${minimal}`, /^w\.yaml:1:14: peer\.url: expected an http:\/\/ or https:\/\/ URL/],
     ['unknown nested key', minimal.replace('{ name: java }', '{ name: java, argz: x }'), /^w\.yaml:3:28: services\.tomcat\.process\.argz: unknown key "argz"; expected one of: name, args, pidfile$/],
     ['interval cron cannot hit', `interval: 7s\n${minimal}`, /^w\.yaml:1:11: interval: .*cannot hit 7000 ms evenly; use one of: 1s, 2s, 3s, 4s, 5s, 6s, 10s, 12s, 15s, 20s, 30s, 1m/],
     ['sub-second interval', `interval: 500ms\n${minimal}`, /interval: node-cron polls on whole seconds and cannot hit 500 ms/],
@@ -65,6 +72,28 @@ describe('config: parseConfig', () => {
       assert.ok(lines.some((l) => re.test(l)), lines.join('\n'));
     });
   }
+
+  it('the new sections get their documented defaults', () => {
+    const c = parseConfig(`peer: { url: "http://10.0.0.2:9120/healthz" }\nmetrics: { listen: "127.0.0.1:9120" }\nnotify: { webhook: { url: "http://127.0.0.1:9/x" } }\n${minimal}`, 'w.yaml');
+    assert.deepEqual(c.failover, { order: 'restart-first' });
+    assert.deepEqual([c.keepalived.control, c.keepalived.trackFile], ['stop', '/run/ha-watchdog/keepalived.track']);
+    assert.deepEqual(c.metrics, { listen: { host: '127.0.0.1', port: 9120 } });
+    assert.deepEqual(c.peer, { url: 'http://10.0.0.2:9120/healthz', timeout: 1000, required: false });
+    assert.deepEqual([c.notify!.webhook!.timeout, c.notify!.webhook!.retries, c.notify!.dedupe], [5000, 3, 300_000]);
+    assert.ok(c.notify!.events.includes('failover'));
+    assert.equal(c.warnings, undefined);
+  });
+
+  it('warnings (valid, but wrong for this host) name file, line and key', () => {
+    const c = parseConfig(`failover: { order: handover-first }\n${minimal.replace('keepalived:\n', 'keepalived:\n  control: track-file\n  trackFile: /etc/passwd/keepalived.track\n')}`, 'w.yaml');
+    const lines = (c.warnings ?? []).map((w) => `${w.file}:${w.line}:${w.column}: ${w.key}: ${w.message}`);
+    assert.deepEqual(lines, [
+      'w.yaml:7:14: keepalived.trackFile: /etc/passwd/keepalived.track cannot be created: /etc/passwd is not a directory; the agent could not move the VIP (keepalived.control is track-file)',
+      'w.yaml:1:20: failover.order: handover-first hands the VIP over only to a peer known to be healthy; without `peer` it always restarts first',
+    ]);
+    const dir = parseConfig(minimal.replace('keepalived:\n', 'keepalived:\n  control: track-file\n  trackFile: /tmp\n'), 'w.yaml');
+    assert.match(dir.warnings?.[0]?.message ?? '', /^\/tmp is a directory, expected a file/);
+  });
 
   it('every problem is reported at once, not just the first', () => {
     const lines = problems(`interval: 7s\nstateDir: rel\n${minimal.replace('{ name: java }', '{ name: java, x: 1 }')}`);
