@@ -24,6 +24,8 @@ export interface RunOptions {
   name: string;
   /** Called once the command's process exists. */
   onSpawn?: (pid: number) => void;
+  /** Written to the command's stdin (then closed); without it stdin is /dev/null. */
+  input?: string;
 }
 
 export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<CommandResult> {
@@ -41,7 +43,8 @@ export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<C
     const sub = execa(file, args, {
       env,
       extendEnv: false,
-      stdin: 'ignore',
+      // A notify command reads the event from stdin; every other command gets none.
+      ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' }),
       stdout: out.fd,
       stderr: out.fd,
       reject: false,

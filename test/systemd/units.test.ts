@@ -126,6 +126,8 @@ describe('systemd units (systemd/)', { skip: gate.skip ?? false }, () => {
       'RestartUSec',
       'KillMode',
       'StateDirectory',
+      'RuntimeDirectory',
+      'RuntimeDirectoryPreserve',
       'ProtectSystem',
       'After',
       'Wants',
@@ -140,6 +142,8 @@ describe('systemd units (systemd/)', { skip: gate.skip ?? false }, () => {
     // (WatchdogUSec reads "infinity" while inactive; the running stand-in below checks WATCHDOG_USEC.)
     assert.equal(p.KillMode, 'mixed');
     assert.equal(p.StateDirectory, 'ha-watchdog');
+    assert.equal(p.RuntimeDirectory, 'ha-watchdog', 'the track file dir, writable under ProtectSystem=strict');
+    assert.equal(p.RuntimeDirectoryPreserve, 'yes', 'an agent restart must not delete the track file');
     assert.equal(p.ProtectSystem, 'strict');
     assert.equal(p.SyslogIdentifier, 'ha-watchdog');
     assert.equal(p.StartLimitIntervalUSec, '0');
