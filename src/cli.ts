@@ -18,14 +18,21 @@ Commands:
   check      one pass for cron: probe, decide, act, report, exit
                0 OK, 1 degraded but handled, 2 critical, 3 unknown
   validate   check the config; exit 0 if valid, 1 with the errors
+  status     ask the running daemon: services, probes, restarts, keepalived,
+             the VIP, maintenance, last actions; exit 3 if no daemon runs
+  pause      maintenance: keep probing and reporting, take no action
+             (no restart, no failover) until resume, or --for runs out
+  resume     end maintenance; the daemon acts again from its next poll
 
 Options:
   -c, --config FILE   config file (default: $HA_WATCHDOG_CONFIG or /etc/ha-watchdog/watchdog.yaml)
       --dry-run       decide and log what would be done, run nothing      (run, check)
-      --json          print one machine-readable report                    (check)
+      --json          print one machine-readable report                    (check, status)
   -v, --verbose       print the report and the log even when all is well   (check)
       --print         print the effective config, defaults filled in       (validate)
       --log-level L   debug, info, warn or error (default: info)           (run, check)
+      --for DURATION  end the pause by itself after it, e.g. 30m, 2h       (pause)
+      --reason TEXT   why, shown by status and logged                      (pause)
   -h, --help          this help
   -V, --version       the version
 `;
@@ -45,6 +52,8 @@ async function main(argv: string[]): Promise<number> {
         verbose: { type: 'boolean', short: 'v', default: false },
         print: { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'info' },
+        for: { type: 'string' },
+        reason: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'V', default: false },
       },
@@ -60,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
   if (!command) return err(`ha-watchdog: no command given\n\n${USAGE}`, 64);
   if (extra.length) return err(`ha-watchdog: unexpected argument "${extra[0]}"\n\n${USAGE}`, 64);
   if (!['debug', 'info', 'warn', 'error'].includes(o['log-level'])) return err(`ha-watchdog: --log-level must be debug, info, warn or error, got "${o['log-level']}"\n`, 64);
+  if ((o.for !== undefined || o.reason !== undefined) && command !== 'pause') return err(`ha-watchdog: --for and --reason go with pause only\n\n${USAGE}`, 64);
   const { DEFAULT_CONFIG_PATH } = await import('./config/load.js');
   const configPath = o.config ?? process.env.HA_WATCHDOG_CONFIG ?? DEFAULT_CONFIG_PATH;
 
@@ -77,6 +87,12 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'check':
       return check(configPath, { dryRun: o['dry-run'], json: o.json, verbose: o.verbose, level: o['log-level'] });
+    case 'status':
+    case 'pause':
+    case 'resume': {
+      const { control } = await import('./control-cli.js');
+      return control(command, configPath, { json: o.json, for: o.for, reason: o.reason });
+    }
     default:
       return err(`ha-watchdog: unknown command "${command}"\n\n${USAGE}`, 64);
   }
@@ -91,7 +107,9 @@ async function validate(configPath: string, print: boolean): Promise<number> {
       const { effectiveConfig } = await import('./config/print.js');
       return out(stringify(effectiveConfig(config)), 0);
     }
-    return out(`${configPath}: valid (${Object.keys(config.services).length} services)\n`, 0);
+    const { formatProblem } = await import('./config/errors.js');
+    for (const w of config.warnings ?? []) err(`warning: ${formatProblem(w)}\n`, 0);
+    return out(`${configPath}: valid (${Object.keys(config.services).length} services${config.warnings?.length ? `, ${config.warnings.length} warning(s)` : ''})\n`, 0);
   } catch (e) {
     return err(`${(e as Error).message}\n`, 1);
   }

@@ -3,11 +3,13 @@
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log.js';
 import { execute } from '../actions/execute.js';
-import { Probes } from '../probes/index.js';
+import { Probes, type KnownPids } from '../probes/index.js';
 import type { ListedProcess } from '../probes/process.js';
-import { decide, recordSpawn } from '../policy/decide.js';
+import { decide, recordSpawn, wantsPeer } from '../policy/decide.js';
+import { pause as pauseMemory, resume as resumeMemory } from '../policy/maintenance.js';
 import { readStat } from '../probes/proc.js';
-import type { Action, ActionOutcome, Memory, Observations, PolicyEvent } from '../policy/types.js';
+import type { Action, ActionOutcome, Maintenance, Memory, Observations, PolicyEvent } from '../policy/types.js';
+import { RecentActions } from './recent-actions.js';
 import { loadPids, savePids, saveState } from './state.js';
 
 export interface AgentOptions {
@@ -19,6 +21,10 @@ export interface AgentOptions {
   /** Save the memory to stateDir after each poll. */
   persist: boolean;
   list?: () => Promise<ListedProcess[]>;
+  /** Every event worth telling someone (policy events, actions started, pause/resume): notifications. */
+  onEvent?: (e: PolicyEvent) => void;
+  /** An action finished: the daemon polls at once instead of waiting for the next tick. */
+  onOutcome?: () => void;
 }
 
 export interface PollResult {
@@ -38,6 +44,10 @@ export class Agent {
   private lastSavedPids = '';
   private keepalivedPids: number[] = [];
   last?: PollResult;
+  /** When the last poll finished (epoch ms). */
+  lastPollAt?: number;
+  /** The last few actions and how they ended, for `status`. */
+  readonly recent: RecentActions;
 
   constructor(
     private config: Config,
@@ -45,6 +55,7 @@ export class Agent {
     private readonly opts: AgentOptions,
   ) {
     this.probes = new Probes(config, opts.list);
+    this.recent = RecentActions.fromMemory(memory);
     if (opts.persist && !opts.dryRun) this.probes.seedPids(loadPids(config.stateDir));
   }
 
@@ -57,19 +68,35 @@ export class Agent {
     // Outcomes first, then the probes: an action that finishes while we probe is paired
     // with a process table taken after it, never before.
     const outcomes = this.outcomes.splice(0);
-    const observed = await this.probes.observe();
+    const observed: Omit<Observations, 'outcomes'> = await this.probes.observe();
     this.keepalivedPids = observed.keepalived.pids;
+    // The peer guard is asked only when this poll's decision may hinge on it.
+    if (wantsPeer(observed, this.memory, this.config)) observed.peer = await this.probes.askPeer();
     const observations: Observations = { ...observed, outcomes };
     const d = decide(observations, this.memory, this.config, Date.now());
     this.memory = d.memory;
-    for (const e of d.events) logEvent(this.opts.log, e);
+    for (const e of d.events) this.emit(e);
     if (!this.opts.readOnly) for (const a of d.actions) this.start(a);
     this.persist();
     this.last = { observations, actions: d.actions, events: d.events, durationMs: Math.round(performance.now() - started), scans: this.probes.lastScans };
+    this.lastPollAt = Date.now();
     return this.last;
   }
 
+  /** The pids the process probes confirm each poll (for the 250 ms pid watch). */
+  knownPids(): KnownPids {
+    return this.probes.knownPids();
+  }
+
+  private emit(e: PolicyEvent): void {
+    logEvent(this.opts.log, e);
+    this.opts.onEvent?.(e);
+  }
+
   private start(action: Action): void {
+    const rec = this.recent.started(action, Date.now(), this.opts.dryRun);
+    // execute() logs the start itself; notifications hear of it here.
+    this.opts.onEvent?.({ level: 'info', event: action.kind === 'restart' ? 'restart.start' : action.kind, service: action.kind === 'restart' ? action.target : undefined, reason: action.reason });
     const ctx = {
       config: this.config,
       log: this.opts.log,
@@ -82,7 +109,9 @@ export class Agent {
     };
     const p: Promise<void> = execute(action, ctx)
       .then((o) => {
+        this.recent.finished(rec, o);
         this.outcomes.push(o);
+        this.opts.onOutcome?.();
       })
       .finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
@@ -106,19 +135,61 @@ export class Agent {
     await old.close();
   }
 
-  persist(): void {
-    if (!this.opts.persist || this.opts.readOnly || this.opts.dryRun) return;
+  /** Saves the memory (and the known pids) if they changed; false if it could not. */
+  persist(): boolean {
+    if (!this.opts.persist || this.opts.readOnly || this.opts.dryRun) return false;
     const text = JSON.stringify(this.memory);
     const pids = JSON.stringify(this.probes.knownPids());
-    if (text === this.lastSaved && pids === this.lastSavedPids) return;
+    if (text === this.lastSaved && pids === this.lastSavedPids) return true;
     try {
       if (text !== this.lastSaved) saveState(this.config.stateDir, this.memory);
       this.lastSaved = text;
       if (pids !== this.lastSavedPids) savePids(this.config.stateDir, JSON.parse(pids));
       this.lastSavedPids = pids;
+      return true;
     } catch (e) {
       this.opts.log.error({ event: 'state.write_failed', reason: (e as Error).message }, `cannot save state: ${(e as Error).message}`);
+      return false;
     }
+  }
+
+  /**
+   * Maintenance on (`ha-watchdog pause`): the polls go on probing and reporting, decide()
+   * takes no action. Saved at once, so the pause survives an agent restart. A pause
+   * while paused replaces it (new `until`, reason).
+   */
+  pause(opts: { forMs?: number; reason?: string; by?: string }, now = Date.now()): { maintenance: Maintenance; persisted: boolean } {
+    this.memory = pauseMemory(this.memory, now, opts);
+    const maintenance = this.memory.maintenance!;
+    const persisted = this.persist();
+    const until = maintenance.until !== undefined ? new Date(maintenance.until).toISOString() : undefined;
+    this.emit({
+      level: 'warn',
+      event: 'maintenance.paused',
+      reason: `${until ? `until ${until}` : 'until `ha-watchdog resume`'}${opts.reason ? `: ${opts.reason}` : ''}; probing and reporting only, no action is taken`,
+      until,
+      forMs: opts.forMs,
+      pauseReason: opts.reason,
+      by: opts.by,
+      persisted: persisted ? undefined : false,
+    });
+    return { maintenance, persisted };
+  }
+
+  /** Maintenance off (`ha-watchdog resume`); acting again from the next poll. */
+  resume(opts: { by?: string } = {}, now = Date.now()): { wasPaused: boolean; persisted: boolean } {
+    const was = this.memory.maintenance;
+    if (!was) return { wasPaused: false, persisted: true };
+    this.memory = resumeMemory(this.memory);
+    const persisted = this.persist();
+    this.emit({
+      level: 'info',
+      event: 'maintenance.resumed',
+      reason: `paused for ${Math.round((now - was.since) / 1000)} s${was.reason ? ` (${was.reason})` : ''}; acting again from the next poll`,
+      pausedMs: now - was.since,
+      by: opts.by,
+    });
+    return { wasPaused: true, persisted };
   }
 
   /** One line for systemd's STATUS=: "tomcat up, nginx down (restarting), keepalived running". */

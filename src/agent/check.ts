@@ -35,7 +35,9 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport | { erro
     const restored = restoreState(config);
     const early: PolicyEvent[] = restored.events;
     for (const e of early) logEvent(opts.log, e);
-    const agent = new Agent(config, restored.memory, { log: opts.log, dryRun: opts.dryRun, readOnly, persist: true });
+    // Notifications of what this pass saw and did, sent before it exits (no dedupe across runs).
+    const alerts = config.notify && !readOnly && !opts.dryRun ? (await import('../alerts/index.js')).createAlerts(config.notify, { log: opts.log, stateDir: config.stateDir }) : undefined;
+    const agent = new Agent(config, restored.memory, { log: opts.log, dryRun: opts.dryRun, readOnly, persist: true, onEvent: (e) => alerts?.send(e) });
     const events: PolicyEvent[] = [...early];
     const actions: Action[] = [];
     let scans = 0;
@@ -56,7 +58,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport | { erro
     }
     await agent.settle(Math.max(0, deadline - Date.now()));
     agent.persist();
-    await agent.close();
+    await Promise.all([agent.close(), alerts?.close(Math.max(1000, deadline - Date.now()))]);
     return buildReport(config, agent.memory, r.observations, events, readOnly ? [] : actions, { readOnly, dryRun: opts.dryRun, note, scans });
   } finally {
     if (lock?.ok) lock.release();

@@ -3,12 +3,16 @@
 // save the memory and exit 0.
 import { KILL_AFTER_MS } from '../actions/command.js';
 import { formatDuration } from '../config/duration.js';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError, formatProblem } from '../config/errors.js';
 import { cronExpression } from '../config/interval.js';
 import { loadConfig, type Config } from '../config/load.js';
 import type { Logger } from '../log.js';
 import { Agent, logEvent } from './agent.js';
+import { serveControl } from './control.js';
+import { hostHealth } from './host-health.js';
 import { acquireLock } from './lock.js';
+import { Outlets } from './outlets.js';
+import { PidWatch } from './pid-watch.js';
 import { createNotifier } from './notify.js';
 import { restoreState } from './state.js';
 
@@ -42,10 +46,29 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   const restored = restoreState(config);
   for (const e of restored.events) logEvent(log, e);
-  const agent = new Agent(config, restored.memory, { log, dryRun: opts.dryRun, persist: true });
+  let lastPollEnd = Date.now();
+  let kick = () => {};
+  const outlets = new Outlets({
+    log,
+    // /healthz: alive while polls complete (a poll is bounded by its probe timeouts).
+    alive: () => Date.now() - lastPollEnd < 3 * config.interval + 10_000,
+    health: () => hostHealth(agent.memory, criticalOf(config), agent.last?.observations.keepalived.running, agent.lastPollAt),
+  });
+  const agent: Agent = new Agent(config, restored.memory, {
+    log,
+    dryRun: opts.dryRun,
+    persist: true,
+    onEvent: (e) => outlets.send(e),
+    onOutcome: () => kick(),
+  });
+  for (const w of config.warnings ?? []) log.warn({ event: 'config.warning', file: config.file, key: w.key, reason: w.message }, formatProblem(w));
+  await outlets.apply(config);
+  // After the lock: only the agent in charge answers `status` and takes `pause`. A dry
+  // run takes no lock, so it serves no socket (it must not hold the real agent's).
+  const control = opts.dryRun ? null : await serveControl({ agent, config: () => config, log, version: opts.version, startedAt: Date.now(), dryRun: opts.dryRun });
   const notify = createNotifier(process.env, { onError: (e) => log.warn({ event: 'notify.failed', reason: e.message }, `sd_notify: ${e.message}`) });
   log.info(
-    { event: 'agent.start', version: opts.version, config: config.file, interval: formatDuration(config.interval), dryRun: opts.dryRun || undefined, services: Object.keys(config.services) },
+    { event: 'agent.start', version: opts.version, config: config.file, interval: formatDuration(config.interval), dryRun: opts.dryRun || undefined, services: Object.keys(config.services), control: control?.path },
     `ha-watchdog ${opts.version} started${opts.dryRun ? ' (dry run)' : ''}`,
   );
 
@@ -53,7 +76,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let polling: Promise<void> | null = null;
   let stopping = false;
   let ready = false;
-  let lastPollEnd = Date.now();
+  let again = false;
   // systemd's watchdog is fed by a timer while polls keep completing: a blocked event
   // loop (no timer) or a poll loop that stopped (no recent poll) gets the agent restarted.
   const stopKeepAlive = notify.keepAlive(() => Date.now() - lastPollEnd < 2 * config.interval + 60_000);
@@ -61,6 +84,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const pollOnce = async () => {
     try {
       const r = await agent.poll();
+      outlets.observe(r, agent.memory);
       if (r.durationMs > config.interval) {
         log.warn({ event: 'poll.slow', durationMs: r.durationMs, interval: config.interval }, `poll took ${r.durationMs} ms, longer than the ${formatDuration(config.interval)} interval`);
       }
@@ -79,11 +103,41 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const tick = () => {
     if (stopping) return;
     if (polling) {
-      log.warn({ event: 'poll.slow', interval: config.interval }, 'previous poll still running; skipping this tick');
+      // A poll kicked out of schedule a moment ago is not a slow one: run this tick after it.
+      if (Date.now() - pollStartedAt < config.interval) again = true;
+      else log.warn({ event: 'poll.slow', interval: config.interval }, 'previous poll still running; skipping this tick');
       return;
     }
-    polling = pollOnce().finally(() => (polling = null));
+    polling = run();
   };
+
+  let pollStartedAt = 0;
+  const run = (): Promise<void> => {
+    pollStartedAt = Date.now();
+    return pollOnce().finally(() => {
+      polling = null;
+      if (again && !stopping) {
+        again = false;
+        polling = run();
+      }
+    });
+  };
+
+  // Out of schedule: a known pid vanished, or an action finished. Acted on now, not at
+  // the next tick (after the current poll if one is running; never two at once).
+  kick = () => {
+    if (stopping) return;
+    if (polling) again = true;
+    else polling = run();
+  };
+  const pidWatch = new PidWatch(
+    () => agent.knownPids(),
+    (gone) => {
+      log.debug({ event: 'pid.vanished', gone }, `gone: ${gone.map((g) => `${g.owner} pid ${g.pid}`).join(', ')}; polling now`);
+      kick();
+    },
+  );
+  pidWatch.start();
 
   // node-cron would print its own warnings (a missed tick when the event loop was
   // blocked) to the console; they go into the JSON log instead.
@@ -114,6 +168,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const intervalChanged = next.interval !== config.interval;
     config = next;
     await agent.reload(next);
+    for (const w of next.warnings ?? []) log.warn({ event: 'config.warning', file: next.file, key: w.key, reason: w.message }, formatProblem(w));
+    await outlets.apply(next);
     if (intervalChanged) {
       await task.stop();
       task = schedule(next);
@@ -129,12 +185,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       stopping = true;
       notify.stopping(`stopping (${signal}): finishing what is in flight`);
       log.info({ event: 'agent.stopping', signal }, `${signal}: finishing what is in flight`);
+      await control?.close();
+      pidWatch.stop();
       await task.stop();
       await polling;
       // Each command is bounded by its own timeout (then TERM, then KILL).
       const longest = Math.max(config.keepalived.start.timeout, config.keepalived.stop?.timeout ?? 10_000, ...Object.values(config.services).map((s) => s.restart?.timeout ?? 0));
       const settled = await agent.settle(longest + KILL_AFTER_MS + 1000);
       agent.persist();
+      await outlets.close();
       await agent.close();
       lock?.ok && lock.release();
       stopKeepAlive();
@@ -148,3 +207,5 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     process.once('SIGINT', () => void shutdown('SIGINT'));
   });
 }
+
+const criticalOf = (c: Config): Record<string, boolean> => Object.fromEntries(Object.entries(c.services).map(([n, s]) => [n, s.critical]));

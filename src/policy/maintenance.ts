@@ -36,8 +36,11 @@ export function stepMaintenance(memory: Memory, now: number): { paused: boolean;
 }
 
 /** The pause itself (set over the control socket), as a pure memory change. */
-export function pause(memory: Memory, now: number, opts: { forMs?: number; reason?: string } = {}): Memory {
-  return { ...memory, maintenance: { since: now, ...(opts.forMs !== undefined && { until: now + opts.forMs }), ...(opts.reason && { reason: opts.reason }), remindedAt: now } };
+export function pause(memory: Memory, now: number, opts: { forMs?: number; reason?: string; by?: string } = {}): Memory {
+  return {
+    ...memory,
+    maintenance: { since: now, ...(opts.forMs !== undefined && { until: now + opts.forMs }), ...(opts.reason && { reason: opts.reason }), ...(opts.by && { by: opts.by }), remindedAt: now },
+  };
 }
 
 export function resume(memory: Memory): Memory {

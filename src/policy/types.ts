@@ -154,6 +154,8 @@ export interface Maintenance {
   /** Expires by itself at this time (`pause --for`); absent: until `resume`. */
   until?: number;
   reason?: string;
+  /** Who paused (the CLI's user), for `status` and the log. */
+  by?: string;
   /** Last "still paused" reminder, at most one a minute. */
   remindedAt?: number;
 }

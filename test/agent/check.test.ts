@@ -46,10 +46,10 @@ describe('ha-watchdog check (integration)', { skip, concurrency: false }, () => 
     assert.equal(fourth.scans, 1);
   });
 
-  it('fall 2 across two cron runs: first sees one bad poll (critical, no action), second restarts it -> exit 1', async () => {
+  it('fall 2 across two cron runs (tomcat hung: HTTP fails, the process is there): first sees one bad poll, no action; second restarts it -> exit 1', async () => {
     const { s, config } = await setup({ fall: 2, rise: 1 });
     await s.cli(['check', '-c', config]);
-    process.kill(s.tomcatPid(), 'SIGKILL');
+    process.kill(s.tomcatPid(), 'SIGSTOP');
     const first = await s.cli(['check', '-c', config]);
     assert.equal(first.code, 2, first.stdout);
     assert.match(first.stdout, /^HA-WATCHDOG CRITICAL - tomcat down/);
@@ -58,6 +58,16 @@ describe('ha-watchdog check (integration)', { skip, concurrency: false }, () => 
     assert.equal(second.code, 1, second.stdout);
     assert.match(second.stdout, /^HA-WATCHDOG WARNING - tomcat up/);
     assert.match(second.stdout, /restart\.ok tomcat/);
+    assert.deepEqual(s.recorded(), ['tomcat-restart']);
+  });
+
+  it('a vanished process needs no fall: tomcat SIGKILLed -> the first run restarts it even with fall 2', async () => {
+    const { s, config } = await setup({ fall: 2, rise: 1 });
+    await s.cli(['check', '-c', config]);
+    process.kill(s.tomcatPid(), 'SIGKILL');
+    const first = await s.cli(['check', '-c', config]);
+    assert.equal(first.code, 1, first.stdout);
+    assert.match(first.stdout, /restart\.ok tomcat/);
     assert.deepEqual(s.recorded(), ['tomcat-restart']);
   });
 
@@ -105,7 +115,9 @@ describe('ha-watchdog check (integration)', { skip, concurrency: false }, () => 
     const { s, config } = await setup({ interval: '1h' });
     const agent = await s.startAgent(config);
     for (let i = 0; i < 100 && !agent.lines.some((l) => l.event === 'service.up'); i++) await new Promise((r) => setTimeout(r, 50));
-    process.kill(s.tomcatPid(), 'SIGKILL');
+    // Hung, not killed: the daemon's pid watch would see a death at once and act itself;
+    // a hang it sees only at its next poll, an hour away.
+    process.kill(s.tomcatPid(), 'SIGSTOP');
     const r = await s.cli(['check', '-c', config, '--json']);
     assert.equal(r.code, 3);
     const report = JSON.parse(r.stdout);

@@ -1,0 +1,55 @@
+// The control socket wired to the running agent: `status` reads its state, `pause` and
+// `resume` switch maintenance. Only the agent in charge (holding the lock) serves it.
+import type { Config } from '../config/load.js';
+import type { Logger } from '../log.js';
+import type { Agent } from './agent.js';
+import { controlSocket, type ControlRequest, type ControlResponse } from './control-protocol.js';
+import { startControlServer, type ControlServer } from './control-server.js';
+import { buildStatus } from './status.js';
+
+export interface ControlContext {
+  agent: Agent;
+  /** The running config (it changes on SIGHUP; stateDir does not). */
+  config: () => Config;
+  log: Logger;
+  version: string;
+  startedAt: number;
+  dryRun: boolean;
+}
+
+/** The server, or null when it cannot listen: logged as control.failed, and the agent goes on without it. */
+export async function serveControl(ctx: ControlContext): Promise<ControlServer | null> {
+  const path = controlSocket(ctx.config().stateDir);
+  const r = await startControlServer(path, (req) => handle(req, ctx));
+  if (!r.ok) {
+    ctx.log.error({ event: 'control.failed', socket: path, reason: r.reason }, `control socket unavailable, status/pause/resume will not work: ${r.reason}`);
+    return null;
+  }
+  return r.server;
+}
+
+export function handle(req: ControlRequest, ctx: ControlContext): ControlResponse {
+  ctx.log.debug({ event: 'control.request', op: req.op, by: 'by' in req ? req.by : undefined }, `control: ${req.op}`);
+  const status = () =>
+    buildStatus({
+      config: ctx.config(),
+      memory: ctx.agent.memory,
+      last: ctx.agent.last,
+      lastPollAt: ctx.agent.lastPollAt,
+      actions: ctx.agent.recent.list(),
+      agent: { pid: process.pid, version: ctx.version, startedAt: ctx.startedAt, dryRun: ctx.dryRun },
+      now: Date.now(),
+    });
+  switch (req.op) {
+    case 'status':
+      return { ok: true, status: status() };
+    case 'pause': {
+      const { persisted } = ctx.agent.pause({ forMs: req.forMs, reason: req.reason, by: req.by });
+      return { ok: true, persisted, maintenance: status().maintenance };
+    }
+    case 'resume': {
+      const { wasPaused, persisted } = ctx.agent.resume({ by: req.by });
+      return { ok: true, wasPaused, persisted };
+    }
+  }
+}

@@ -1,0 +1,122 @@
+// The optional read-only HTTP endpoint: Prometheus text at /metrics, this host's
+// health as JSON at /healthz. GET and HEAD only and no request body is ever read:
+// nothing here can change the agent's state. Bound exactly to the configured
+// address, with short timeouts and a connection cap, so a slow or greedy client
+// cannot pin the daemon's sockets or memory.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Logger } from '../log.js';
+import type { Metrics } from './metrics.js';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface StatusSources {
+  metrics: Metrics;
+  /** alive: the poll loop is completing polls; body: this host's health (e.g. hostHealth()). */
+  health: () => { alive: boolean; body: unknown };
+  log: Logger;
+}
+
+export interface StatusServer {
+  /** The bound port (the configured one, or the kernel's pick for port 0). */
+  port: number;
+  close(): Promise<void>;
+}
+
+const HEADERS_TIMEOUT_MS = 5_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+// Prometheus, an operator's curl, the peer's guard: a handful is plenty.
+const MAX_CONNECTIONS = 32;
+
+const WHY: Record<string, string> = {
+  EADDRINUSE: 'address already in use (another process listens there)',
+  EADDRNOTAVAIL: 'address not available (no interface of this host has it)',
+  EACCES: 'permission denied',
+  ENOTFOUND: 'host name does not resolve',
+  EAI_AGAIN: 'host name does not resolve (temporary DNS failure)',
+};
+
+export function formatAddress({ host, port }: ListenAddress): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export async function startStatusServer(listen: ListenAddress, src: StatusSources): Promise<StatusServer> {
+  const address = formatAddress(listen);
+  const server = createServer(
+    {
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      // Node checks the two timeouts above only this often (30 s by default).
+      connectionsCheckingInterval: 1_000,
+      maxHeaderSize: 8 * 1024,
+    },
+    (req, res) => {
+      handle(req, res, src).catch((e: Error) => fail(res, src.log, req.url, e));
+    },
+  );
+  server.maxConnections = MAX_CONNECTIONS;
+  server.setTimeout(REQUEST_TIMEOUT_MS); // an idle socket is destroyed
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      server.close(() => {});
+      const why = (e.code ? WHY[e.code] : undefined) ?? e.message;
+      reject(new Error(`cannot serve metrics on ${address}: ${why}${e.code ? ` (${e.code})` : ''}`, { cause: e }));
+    };
+    server.once('error', onError);
+    server.listen({ host: listen.host, port: listen.port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  // Past listen, an error (EMFILE on accept, ...) is logged; an unhandled 'error' would crash the daemon.
+  server.on('error', (e) => src.log.warn({ event: 'metrics.error', reason: e.message, address }, `metrics endpoint ${address}: ${e.message}`));
+  // The daemon's own timers keep it alive; a forgotten close() must not keep it from exiting.
+  server.unref();
+
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, src: StatusSources): Promise<void> {
+  req.resume(); // a body is never read, only drained
+  const path = (req.url ?? '/').split('?', 1)[0];
+  if (path !== '/metrics' && path !== '/healthz') {
+    return send(res, 404, 'text/plain; charset=utf-8', `not found: only /metrics and /healthz are served\n`);
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    return send(res, 405, 'text/plain; charset=utf-8', `method ${req.method} not allowed: this endpoint is read-only\n`);
+  }
+  if (path === '/metrics') {
+    return send(res, 200, src.metrics.contentType, await src.metrics.text());
+  }
+  const h = src.health();
+  send(res, h.alive ? 200 : 503, 'application/json', `${JSON.stringify(h.body)}\n`);
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, {
+    'Content-Type': type,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+  });
+  res.end(body); // Node sends no body for HEAD, headers stay the same as for GET
+}
+
+function fail(res: ServerResponse, log: Logger, url: string | undefined, e: Error): void {
+  log.warn({ event: 'metrics.error', reason: e.message, path: url }, `metrics endpoint: ${url}: ${e.message}`);
+  if (res.headersSent) return void res.destroy();
+  send(res, 500, 'text/plain; charset=utf-8', `internal error: ${e.message}\n`);
+}
