@@ -2,6 +2,7 @@
 // the timeout as a whole (connect, answer, body); failures are retried with exponential
 // backoff. Never throws: how it went comes back as a value.
 import type { NotifyConfig } from '../config/load.js';
+import { deadline } from '../deadline.js';
 
 export type WebhookConfig = NotifyConfig['webhook'] & {};
 
@@ -70,17 +71,9 @@ export class Webhook {
     const controller = new AbortController();
     const abandon = () => controller.abort();
     outer.addEventListener('abort', abandon, { once: true });
-    let timer: NodeJS.Timeout | undefined;
-    // One timer for the whole attempt, whatever undici is doing when it fires.
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        controller.abort();
-        reject(new Error('timeout'));
-      }, this.cfg.timeout);
-    });
-    expired.catch(() => undefined);
+    const limit = deadline(this.cfg.timeout, controller);
     try {
-      const [status, head] = await Promise.race([this.request(body, controller.signal), expired]);
+      const [status, head] = await Promise.race([this.request(body, controller.signal), limit.expired]);
       if (status >= 200 && status < 300) return { ok: true };
       const said = head.trim() ? `: ${oneLine(head)}` : '';
       // A 3xx or another 4xx means the request itself is wrong (URL, token): asking again will not help.
@@ -91,7 +84,7 @@ export class Webhook {
       if (controller.signal.aborted) return { ok: false, reason: `no complete answer within ${this.cfg.timeout} ms`, retry: true };
       return { ok: false, reason: describeError(e), retry: true };
     } finally {
-      clearTimeout(timer);
+      limit.clear();
       outer.removeEventListener('abort', abandon);
     }
   }

@@ -112,7 +112,7 @@ export function parseHostPort(value: string): TcpTarget | string {
   return { host: (m[1] ?? m[2])!, port };
 }
 
-const hostPort = text('"host:port"').transform((v, ctx) => {
+const hostPortOf = (what: string) => text(what).transform((v, ctx) => {
   const t = parseHostPort(v);
   if (typeof t === 'string') {
     ctx.addIssue({ code: 'custom', message: t });
@@ -120,6 +120,7 @@ const hostPort = text('"host:port"').transform((v, ctx) => {
   }
   return t;
 });
+const hostPort = hostPortOf('"host:port"');
 
 const tcpObject = z.strictObject({ address: hostPort, timeout: duration('2s') });
 
@@ -169,14 +170,7 @@ const service = z
     }
   });
 
-const listenAddress = text('"host:port", e.g. 127.0.0.1:9120').transform((v, ctx) => {
-  const t = parseHostPort(v);
-  if (typeof t === 'string') {
-    ctx.addIssue({ code: 'custom', message: t });
-    return z.NEVER;
-  }
-  return t;
-});
+const listenAddress = hostPortOf('"host:port", e.g. 127.0.0.1:9120');
 
 const oneOf = <T extends string>(values: readonly T[], fallback: T) =>
   z.unknown().optional().transform((value, ctx): T => {

@@ -2,6 +2,7 @@
 // digest, the whole request (body included) bounded by one timeout.
 import { createHash } from 'node:crypto';
 import type { HttpCheck } from '../config/load.js';
+import { deadline } from '../deadline.js';
 import type { ProbeResult } from '../policy/types.js';
 
 const BODY_LIMIT = 1 << 20; // bytes kept for bodyMatches; the rest is hashed or discarded
@@ -31,19 +32,10 @@ export class HttpProbe {
     // Kept-alive connections: a new TCP connection per probe costs ~6x the CPU.
     // undici's own connect timeout (10 s) ignores the abort signal: bound it too.
     this.dispatcher ??= new Agent({ connect: { rejectUnauthorized: this.cfg.tlsVerify, timeout: this.cfg.timeout }, keepAliveTimeout: 10_000 });
-    // One timer for the whole request, body included, cleared as soon as it is done
-    // (AbortSignal.timeout would keep every probe's timer alive until it fires).
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
     // Whatever undici is doing (connecting, waiting, reading), the probe answers at the timeout.
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        controller.abort();
-        reject(new Error('timeout'));
-      }, this.cfg.timeout);
-    });
-    expired.catch(() => undefined); // also when no race is waiting on it at that moment
-    const within = <T>(p: Promise<T>) => Promise.race([p, expired]);
+    const controller = new AbortController();
+    const limit = deadline(this.cfg.timeout, controller);
+    const within = <T>(p: Promise<T>) => Promise.race([p, limit.expired]);
     try {
       return done(...(await within(this.get(controller.signal))));
     } catch (e) {
@@ -60,7 +52,7 @@ export class HttpProbe {
       }
       return done(false, `${this.cfg.url}: ${describeError(e)}`);
     } finally {
-      clearTimeout(timer);
+      limit.clear();
     }
   }
 
