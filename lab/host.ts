@@ -50,6 +50,15 @@ export class Host {
   get agentLog(): string {
     return join(this.logDir, 'agent.log');
   }
+  /** keepalived's track_file (Lab.up({ control: 'track-file' })): <dir>/run/keepalived.track. */
+  get trackFile(): string {
+    return join(this.dir, 'run', 'keepalived.track');
+  }
+  /** The track file's content, trimmed ('' when missing). */
+  readTrackFile(): string {
+    return existsSync(this.trackFile) ? readFileSync(this.trackFile, 'utf8').trim() : '';
+  }
+
   /** Per-host control script, e.g. script('tomcat', 'restart') = <dir>/bin/tomcat-restart. */
   script(service: Service, action: 'start' | 'stop' | 'restart' | 'kill' | 'status'): string {
     return join(this.dir, 'bin', `${service}-${action}`);

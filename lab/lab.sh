@@ -5,6 +5,7 @@
 #
 #   lab.sh up [--id ID] [--agent none|watchdog|seed|peer] [--owner PID] [--net 10.213.0]
 #             [--no-keepalived] [--no-driver]
+#             [--order restart-first|handover-first] [--control stop|track-file] [--guard]
 #       Builds a lab, waits until A holds the VIP and answers through it, prints
 #       LAB_DIR=/tmp/halab-<id> as its last line. A lab whose owner process (default:
 #       the caller of lab.sh) has died is garbage-collected by the next "up" or by "gc".
@@ -12,6 +13,11 @@
 #       ha-watchdog agent, the seed's bash loop, or the "peer" (keepalived
 #       vrrp_script checks + a respawn loop). --no-driver: generate that
 #       configuration but start no supervisor (lab.ts does it itself).
+#       --order, --control, --guard: the agent's failover.order, keepalived.control
+#       (track-file also gives keepalived.conf a track_file, weight 0, on
+#       <hostdir>/run/keepalived.track) and the peer guard (metrics.listen on the
+#       host's address :9120, peer.url = the other host's /healthz). Without them
+#       the generated configuration is the default lab's, unchanged.
 #   lab.sh down <id|dir>              tear one lab down (idempotent; with
 #                                     HALAB_KEEP_LOGS=<dir> its logs/configs are copied there first)
 #   lab.sh exec <id|dir> <A|B|C|br> <argv...>   run a command inside a host
@@ -161,9 +167,10 @@ exec_nsenter() { # hostdir argv...
 # ---------------------------------------------------------------------------
 # generated per-host configuration
 # ---------------------------------------------------------------------------
-gen_host() { # dir host addr priority state agent
-  local dir=$1 h=$2 addr=$3 prio=$4 state=$5 agent=$6
+gen_host() { # dir host addr priority state agent peer-addr  (+ globals ORDER CONTROL GUARD)
+  local dir=$1 h=$2 addr=$3 prio=$4 state=$5 agent=$6 peer_addr=$7
   local hd=$dir/$h
+  local trackfile=$hd/run/keepalived.track
   mkdir -p "$hd"/{bin,run,logs,fail,state,nginx/temp,keepalived,tomcat/{conf,logs,temp,work,lib,webapps/ROOT}}
   cat >"$hd/host.env" <<EOF
 HOST=$h
@@ -288,6 +295,13 @@ EOF
 )
     track=$'    track_script {\n        chk_tomcat\n        chk_nginx\n    }'
   fi
+  if [[ $CONTROL == track-file ]]; then
+    # keepalived.control track-file: the agent writes 1 (FAULT: the VIP moves while
+    # keepalived keeps running) or 0 into this file. weight 0: any non-zero value is a
+    # failure. init_file 0 creates it with 0 when missing (an existing file is kept).
+    scripts+=$(printf '\ntrack_file ha_watchdog {\n    file "%s"\n    weight 0\n    init_file 0\n}' "$trackfile")
+    track+=$'\n    track_file {\n        ha_watchdog\n    }'
+  fi
   cat >"$hd/keepalived/keepalived.conf" <<EOF
 # halab host $h (lab $LAB_ID)
 global_defs {
@@ -339,6 +353,26 @@ keepalived:
   # answering on it for 3 polls logs vip.unserved (no healthy host remains).
   vip: { url: http://$VIP/, timeout: 1s }
 EOF
+  # Options of the lab (lab.sh up --control/--order/--guard); none by default.
+  if [[ $CONTROL == track-file ]]; then
+    cat >>"$hd/watchdog.yaml" <<EOF
+  # The VIP moves by keepalived's track_file (keepalived.conf: weight 0), keepalived keeps running.
+  control: track-file
+  trackFile: $trackfile
+EOF
+  elif [[ -n $CONTROL ]]; then
+    printf '  control: %s\n' "$CONTROL" >>"$hd/watchdog.yaml"
+  fi
+  if [[ -n $ORDER ]]; then
+    printf 'failover: { order: %s }\n' "$ORDER" >>"$hd/watchdog.yaml"
+  fi
+  if [[ $GUARD == 1 ]]; then
+    cat >>"$hd/watchdog.yaml" <<EOF
+# The peer guard: /healthz on this host's address, the other host's asked before giving up the VIP.
+metrics: { listen: '$addr:9120' }
+peer: { url: 'http://$peer_addr:9120/healthz', timeout: 1s }
+EOF
+  fi
 }
 
 start_host() { # dir host : its PID 1 in fresh pid/mount/uts namespaces inside its netns
@@ -365,6 +399,7 @@ start_host() { # dir host : its PID 1 in fresh pid/mount/uts namespaces inside i
 # ---------------------------------------------------------------------------
 up() {
   local id="" agent=none owner=$PPID net=10.213.0 keepalived=1 driver=1
+  ORDER="" CONTROL="" GUARD=0
   while [[ $# -gt 0 ]]; do
     case $1 in
       --id) id=$2; shift 2 ;;
@@ -373,10 +408,15 @@ up() {
       --net) net=$2; shift 2 ;;
       --no-keepalived) keepalived=0; shift ;;
       --no-driver) driver=0; shift ;;
+      --order) ORDER=$2; shift 2 ;;
+      --control) CONTROL=$2; shift 2 ;;
+      --guard) GUARD=1; shift ;;
       *) die "up: unknown option $1" ;;
     esac
   done
   [[ $agent =~ ^(none|watchdog|seed|peer)$ ]] || die "--agent must be none, watchdog, seed or peer"
+  [[ -z $ORDER || $ORDER =~ ^(restart-first|handover-first)$ ]] || die "--order must be restart-first or handover-first"
+  [[ -z $CONTROL || $CONTROL =~ ^(stop|track-file)$ ]] || die "--control must be stop or track-file"
   [[ $net =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "--net wants the first three octets, e.g. 10.213.0"
   [[ $(uname -s) == Linux ]] || die "Linux only"
   [[ $(id -u) -eq 0 ]] || die "must run as root"
@@ -406,6 +446,9 @@ LAB_ID=$id
 LAB_DIR=$dir
 REPO=$REPO
 AGENT=$agent
+ORDER=$ORDER
+CONTROL=$CONTROL
+GUARD=$GUARD
 OWNER_PID=$owner
 OWNER_START=$(proc_start_time "$owner")
 NS_BR=$PREFIX-$id-br
@@ -440,8 +483,8 @@ EOF
   done
 
   # --- hosts ---
-  gen_host "$dir" A "$ADDR_A" 150 MASTER "$agent"
-  gen_host "$dir" B "$ADDR_B" 100 BACKUP "$agent"
+  gen_host "$dir" A "$ADDR_A" 150 MASTER "$agent" "$ADDR_B"
+  gen_host "$dir" B "$ADDR_B" 100 BACKUP "$agent" "$ADDR_A"
   start_host "$dir" A
   start_host "$dir" B
   say "network and hosts up in $((SECONDS - t0))s ($dir)"
@@ -487,7 +530,7 @@ status() {
   local dir=$1 h
   # shellcheck source=/dev/null
   . "$dir/lab.env"
-  echo "lab $LAB_ID ($dir) agent=${AGENT:-?} VIP=$VIP"
+  echo "lab $LAB_ID ($dir) agent=${AGENT:-?} VIP=$VIP${ORDER:+ order=$ORDER}${CONTROL:+ control=$CONTROL}$([[ ${GUARD:-0} == 1 ]] && echo " guard")"
   for h in A B; do
     echo "--- host $h: $(ip -n "$(sed -n "s/^NS_$h=//p" "$dir/lab.env")" -4 -o addr show dev eth0 | awk '{print $4}' | tr '\n' ' ')"
     exec_nsenter "$dir/$h" ps -eo pid,ppid,stat,comm,args --width 160 || true

@@ -43,6 +43,14 @@ const CTL_SH = join(REPO_ROOT, 'lab', 'host', 'ctl.sh');
  */
 export type AgentKind = 'none' | 'watchdog' | 'seed' | 'peer';
 
+/** failover.order of the agent's config (lab.sh up --order). */
+export type FailoverOrder = 'restart-first' | 'handover-first';
+/** keepalived.control of the agent's config (lab.sh up --control). */
+export type KeepalivedControl = 'stop' | 'track-file';
+
+/** Port of the agent's metrics server (/healthz) when the peer guard is on. */
+export const HEALTHZ_PORT = 9120;
+
 export interface LabOptions {
   agent?: AgentKind;
   /** Start keepalived on both hosts during up (default true). */
@@ -54,10 +62,34 @@ export interface LabOptions {
   /** Progress messages (default: none). */
   log?: (msg: string) => void;
   /**
-   * The agent's entry point (default: <repo>/dist/cli.js), e.g. a snapshot of dist/
-   * that a concurrent `npm run build` cannot change (bench/lab.ts).
+   * The agent's entry point (default: $HALAB_AGENT_CLI, else <repo>/dist/cli.js), e.g.
+   * a snapshot of dist/ that a concurrent `npm run build` cannot change (bench/lab.ts).
    */
   agentCli?: string;
+  /**
+   * failover.order in both hosts' watchdog.yaml. Default: not written (the agent's
+   * default, restart-first). handover-first needs `guard` (the peer's /healthz).
+   */
+  order?: FailoverOrder;
+  /**
+   * keepalived.control in both hosts' watchdog.yaml. 'track-file' also adds to
+   * keepalived.conf `track_file ha_watchdog { file <host>/run/keepalived.track
+   * weight 0 init_file 0 }` tracked by VI_1, and sets keepalived.trackFile to it
+   * (Host.trackFile). Default: not written (stop).
+   */
+  control?: KeepalivedControl;
+  /**
+   * The peer guard: `metrics: { listen: <host addr>:9120 }` and `peer: { url:
+   * http://<other host addr>:9120/healthz, timeout: 1s }` in each host's watchdog.yaml.
+   */
+  guard?: boolean;
+}
+
+/** The lab's generated-config options, as lab.sh recorded them in lab.env. */
+export interface LabConfig {
+  order?: FailoverOrder;
+  control?: KeepalivedControl;
+  guard: boolean;
 }
 
 const DRIVER_OF: Record<Exclude<AgentKind, 'none'>, Driver> = { watchdog: 'agent', seed: 'seed', peer: 'respawn' };
@@ -100,6 +132,8 @@ export class Lab {
   readonly client: Client;
   /** Wall-clock durations of up() and down(), ms. */
   readonly timings: { upMs: number; downMs?: number };
+  /** order / control / guard of the generated configs (Lab.up options). */
+  readonly config: LabConfig;
   private isDown = false;
 
   private constructor(dir: string, agent: AgentKind, upMs: number) {
@@ -121,6 +155,11 @@ export class Lab {
     };
     this.client = new Client(this.ns.C, `http://${this.vip}/`, join(dir, 'C'), REPO_ROOT);
     this.timings = { upMs };
+    this.config = {
+      ...(env.ORDER ? { order: env.ORDER as FailoverOrder } : {}),
+      ...(env.CONTROL ? { control: env.CONTROL as KeepalivedControl } : {}),
+      guard: env.GUARD === '1',
+    };
   }
 
   /**
@@ -132,13 +171,16 @@ export class Lab {
     const reason = labUnavailableReason();
     if (reason) throw new Error(`lab cannot run: ${reason}`);
     const agent = opts.agent ?? 'none';
-    const agentCli = opts.agentCli ?? join(REPO_ROOT, 'dist', 'cli.js');
+    const agentCli = opts.agentCli ?? (process.env.HALAB_AGENT_CLI || join(REPO_ROOT, 'dist', 'cli.js'));
     if (agent === 'watchdog' && !existsSync(agentCli)) {
       throw new Error(`agent 'watchdog' needs ${agentCli}: run 'npm run build' first`);
     }
     const argv = ['bash', LAB_SH, 'up', '--owner', String(process.pid), '--agent', agent, '--no-driver'];
     if (opts.keepalived === false) argv.push('--no-keepalived');
     if (opts.net) argv.push('--net', opts.net);
+    if (opts.order) argv.push('--order', opts.order);
+    if (opts.control) argv.push('--control', opts.control);
+    if (opts.guard) argv.push('--guard');
     installExitHandlers();
     const t0 = performance.now();
     // SIGTERM on timeout: lab.sh's trap then tears the half-built lab down.
@@ -237,6 +279,19 @@ export class Lab {
   async vipHolder(): Promise<HostName | 'none' | 'both'> {
     const hs = await this.vipHolders();
     return hs.length === 0 ? 'none' : hs.length === 2 ? 'both' : hs[0]!;
+  }
+  /**
+   * The host's /healthz as the peer sees it (curl from C, 1 s), parsed; undefined
+   * when it does not answer with JSON (guard off, agent not up, ...).
+   */
+  async healthz(host: HostName): Promise<{ healthy?: boolean; [k: string]: unknown } | undefined> {
+    const r = await this.exec('C', ['curl', '-s', '-m', '1', `http://${this.addr[host]}:${HEALTHZ_PORT}/healthz`], { timeoutMs: 5_000 });
+    try {
+      const o = JSON.parse(r.stdout) as unknown;
+      return o && typeof o === 'object' ? (o as { healthy?: boolean }) : undefined;
+    } catch {
+      return undefined;
+    }
   }
   /** The agent's events on a host (parsed pino JSON lines of its stdout). */
   agentEvents(host: HostName): AgentEvent[] {

@@ -1,6 +1,6 @@
 // What the client saw, reduced to numbers: when it settled on a host, how many
 // requests failed, and the path it took (A → error → B ...).
-import type { Sample, Who } from './client.js';
+import { outages, type Sample, type Who } from './client.js';
 
 /** Samples with from <= t <= to. */
 export function between(samples: Sample[], from = 0, to = Infinity): Sample[] {
@@ -10,6 +10,15 @@ export function between(samples: Sample[], from = 0, to = Infinity): Sample[] {
 /** Failed requests in [from, to]. */
 export function errorCount(samples: Sample[], from = 0, to = Infinity): number {
   return between(samples, from, to).filter((s) => s.who === 'error').length;
+}
+
+/**
+ * Time the client spent failing in [from, to], ms: the sum of its outages (first
+ * failed request to the next answered one; an outage still open at `to` counts
+ * until its last failed request).
+ */
+export function errorMs(samples: Sample[], from = 0, to = Infinity): number {
+  return outages(between(samples, from, to)).reduce((sum, o) => sum + o.ms, 0);
 }
 
 /**

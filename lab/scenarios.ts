@@ -3,6 +3,9 @@
 // the same lab, the same fault at the same moment, the same observation window.
 // Tests (test/lab/scenarios-*.test.ts) add their assertions on the agent's events;
 // the bench (bench/lab.ts) compares supervisors; the demo shows 2 and 6 live.
+// Scenarios 9-13 need a configured lab (SCENARIOS[id].lab: the peer guard,
+// failover.order handover-first, keepalived.control track-file): bring it up with
+// `Lab.up({ agent: 'watchdog', ...SCENARIOS[id].lab })`.
 //
 //   const lab = await Lab.up({ agent: 'watchdog' });
 //   try { const r = await play(lab, '2'); console.log(r.metrics); } finally { await lab.down(); }
@@ -10,11 +13,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sample } from './client.js';
 import type { AgentEvent } from './events.js';
 import type { HostName } from './host.js';
-import type { AgentKind, Lab } from './lab.js';
-import { between, endsOn, errorCount, pathText, settledAt } from './measure.js';
+import type { AgentKind, Lab, LabOptions } from './lab.js';
+import { between, endsOn, errorCount, errorMs, pathText, settledAt } from './measure.js';
 import { type VipHolder, type VipSample, VipSampler } from './vip.js';
 
-export type ScenarioId = '1' | '2' | '3' | '3b' | '4' | '5' | '6' | '7' | '8';
+export type ScenarioId = '1' | '2' | '3' | '3b' | '4' | '5' | '6' | '7' | '8' | '9' | '9b' | '10' | '11' | '12' | '13';
 
 export interface ScenarioSpec {
   id: ScenarioId;
@@ -25,8 +28,10 @@ export interface ScenarioSpec {
   expect: HostName | 'none';
   /** What "right" means for this scenario. */
   right: string;
-  /** Observation window after the fault (scenario 6: after the repair), ms. */
+  /** Observation window after the fault (scenarios 6, 9, 9b, 12: after the repair), ms. */
   windowMs: number;
+  /** The lab's configuration options the scenario needs (none: the default lab). */
+  lab?: Pick<LabOptions, 'order' | 'control' | 'guard'>;
 }
 
 export const SCENARIOS: Record<ScenarioId, ScenarioSpec> = {
@@ -102,7 +107,68 @@ export const SCENARIOS: Record<ScenarioId, ScenarioSpec> = {
     right: 'nothing flaps (the VIP changes hands at most twice) and nobody can serve',
     windowMs: 40_000,
   },
+  '9': {
+    id: '9',
+    title: 'peer guard: tomcat dead on both hosts, then the host without the VIP repaired',
+    fault:
+      "peer guard on; tomcat start made to fail on A and B, SIGKILL to tomcat on A and B; once A logged failover.held (and 5 s more), B's tomcat start works again",
+    expect: 'B',
+    right: 'A keeps the VIP while B is broken too (failover.held), then gives it to B once B is healthy',
+    windowMs: 30_000,
+    lab: { guard: true },
+  },
+  '9b': {
+    id: '9b',
+    title: 'peer guard: tomcat dead on both hosts, then the VIP holder repaired',
+    fault:
+      "peer guard on; tomcat start made to fail on A and B, SIGKILL to tomcat on A and B; once A logged failover.held (and 5 s more), A's tomcat start works again",
+    expect: 'A',
+    right: 'A keeps the VIP throughout (failover.held), heals and serves again',
+    windowMs: 25_000,
+    lab: { guard: true },
+  },
+  '10': {
+    id: '10',
+    title: 'handover-first, peer healthy: tomcat killed on A, restart works',
+    fault: 'failover.order handover-first and the peer guard on; SIGKILL to tomcat on A',
+    expect: 'A',
+    right: 'A gives the VIP to B at once, restarts tomcat, takes the VIP back; the return costs no request',
+    windowMs: 25_000,
+    lab: { order: 'handover-first', guard: true },
+  },
+  '11': {
+    id: '11',
+    title: 'handover-first, peer unhealthy: tomcat killed on A, restart works',
+    fault:
+      "failover.order handover-first and the peer guard on; B's tomcat start made to fail and B's tomcat SIGKILLed (until B gave up on it), then SIGKILL to tomcat on A",
+    expect: 'A',
+    right: 'A does not hand the VIP to a broken B: it restarts tomcat in place (restart-first), the VIP never leaves A',
+    windowMs: 15_000,
+    lab: { order: 'handover-first', guard: true },
+  },
+  '12': {
+    id: '12',
+    title: 'track-file control: tomcat killed on A, restart fails, then A repaired',
+    fault:
+      "keepalived.control track-file; A's tomcat start made to fail, SIGKILL to tomcat on A; (client on B for 2 s) A's tomcat start works again",
+    expect: 'A',
+    right: 'A writes 1 (keepalived keeps running, the VIP moves to B), then 0 once healed (the VIP comes back to A)',
+    windowMs: 25_000,
+    lab: { control: 'track-file' },
+  },
+  '13': {
+    id: '13',
+    title: 'track-file control: keepalived killed on A (SIGKILL), tomcat fine',
+    fault: 'keepalived.control track-file; SIGKILL to every keepalived process on A',
+    expect: 'A',
+    right: 'keepalived runs again on A, A holds the VIP alone, the client ends on A',
+    windowMs: 15_000,
+    lab: { control: 'track-file' },
+  },
 };
+
+/** Scenarios whose measured "fault" is the repair (their windows start there). */
+const FROM_REPAIR: ReadonlySet<ScenarioId> = new Set(['6', '9', '9b', '12']);
 
 export interface Mark {
   label: string;
@@ -115,6 +181,8 @@ export interface PlayMetrics {
   settledMs?: number;
   /** Failed client requests from the fault (scenario 6: the repair) to the end of the window. */
   errors: number;
+  /** Time the client spent failing over the same span, ms (sum of its outages). */
+  errorMs: number;
   right: boolean;
   /** Why not right (empty when right). */
   wrong: string[];
@@ -131,7 +199,7 @@ export interface PlayResult {
   labId: string;
   /** When observation started (client and VIP sampler), epoch ms. */
   start: number;
-  /** The measured fault: the kill, or (scenario 6) the repair. */
+  /** The measured fault: the kill, or (scenarios 6, 9, 9b, 12) the repair. */
   fault: number;
   end: number;
   marks: Mark[];
@@ -148,8 +216,31 @@ export interface PlayResult {
     /** Tomcat JVM pids on A before the fault and at the end. */
     tomcatBefore: number[];
     tomcatAfter: number[];
+    /** Configured labs (9-13): keepalived pids, track file, /healthz of both hosts at some marks. */
+    snapshots?: Snapshot[];
+    /** track-file labs: every change of the hosts' track files, polled every 100 ms. */
+    track?: TrackSample[];
+    /** A's lib/host/ctl.sh log lines written after the (first) fault: every control action A took. */
+    ctlA?: string[];
   };
   metrics: PlayMetrics;
+}
+
+export interface Snapshot {
+  label: string;
+  /** Epoch ms. */
+  t: number;
+  keepalived: Record<HostName, number[]>;
+  /** Content of the track file ('' when missing); only with track-file control. */
+  track?: Record<HostName, string>;
+  /** healthz.healthy as seen from C (undefined: no answer); only with the peer guard. */
+  healthy?: Record<HostName, boolean | undefined>;
+}
+
+export interface TrackSample {
+  t: number;
+  A: string;
+  B: string;
 }
 
 export interface PlayOptions {
@@ -176,15 +267,71 @@ async function aliveIn(lab: Lab, h: HostName, pid: number): Promise<boolean> {
 
 /**
  * Waits until the supervisors are in their steady state and A serves: for the
- * watchdog, both agents logged service.up for tomcat and nginx.
+ * watchdog, both agents logged service.up for tomcat and nginx (and, with the
+ * peer guard, both /healthz say healthy: bounded, a missing /healthz only logs).
  */
-export async function waitSteady(lab: Lab, timeoutMs = 30_000): Promise<void> {
+export async function waitSteady(lab: Lab, timeoutMs = 30_000, log?: (msg: string) => void): Promise<void> {
   if (lab.agent === 'watchdog') {
     for (const h of ['A', 'B'] as const) {
       for (const service of ['tomcat', 'nginx']) await lab.waitForEvent(h, 'service.up', { service, timeoutMs });
     }
+    if (lab.config.guard) {
+      try {
+        await lab.waitFor(async () => (await lab.healthz('A'))?.healthy === true && (await lab.healthz('B'))?.healthy === true, 15_000, {
+          what: 'both /healthz healthy',
+          intervalMs: 250,
+        });
+      } catch (e) {
+        log?.(`steady state: ${(e as Error).message}; playing anyway`);
+      }
+    }
   }
   await lab.client.waitForWho('A', timeoutMs, 5);
+}
+
+async function snapshot(lab: Lab, label: string): Promise<Snapshot> {
+  const t = Date.now();
+  // keepalived's processes (parent + VRRP child) by process name, inside the host.
+  const kp = async (h: HostName): Promise<number[]> => {
+    const r = await lab.exec(h, ['pgrep', '-x', 'keepalived']).catch(() => undefined);
+    return (r?.stdout ?? '').split('\n').filter(Boolean).map(Number).sort((a, b) => a - b);
+  };
+  const s: Snapshot = { label, t, keepalived: { A: await kp('A'), B: await kp('B') } };
+  if (lab.config.control === 'track-file') s.track = { A: lab.hosts.A.readTrackFile(), B: lab.hosts.B.readTrackFile() };
+  if (lab.config.guard) {
+    const hz = async (h: HostName) => (await lab.healthz(h).catch(() => undefined))?.healthy;
+    s.healthy = { A: await hz('A'), B: await hz('B') };
+  }
+  return s;
+}
+
+/** Records every change of both hosts' track files (plain file reads every 100 ms, bounded). */
+class TrackSampler {
+  readonly samples: TrackSample[] = [];
+  private timer?: NodeJS.Timeout;
+  private readonly until = Date.now() + 600_000;
+  constructor(private readonly lab: Lab) {}
+  start(): this {
+    const tick = (): void => {
+      const A = this.lab.hosts.A.readTrackFile();
+      const B = this.lab.hosts.B.readTrackFile();
+      const last = this.samples[this.samples.length - 1];
+      if (!last || last.A !== A || last.B !== B) this.samples.push({ t: Date.now(), A, B });
+      if (Date.now() > this.until) this.stop();
+    };
+    tick();
+    this.timer = setInterval(tick, 100);
+    return this;
+  }
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** Lines of A's ctl.log from line `from` on. */
+function ctlLines(lab: Lab, from = 0): string[] {
+  return lab.hosts.A.readLog('ctl.log').split('\n').filter(Boolean).slice(from);
 }
 
 /**
@@ -204,15 +351,23 @@ export async function play(lab: Lab, id: ScenarioId, opts: PlayOptions = {}): Pr
     return m.t;
   };
   const sampler = new VipSampler(() => lab.vipHolder(), 200).start();
+  const configured = spec.lab !== undefined;
+  const trackSampler = lab.config.control === 'track-file' ? new TrackSampler(lab).start() : undefined;
   const facts: PlayResult['facts'] = { tomcatBefore: [], tomcatAfter: [] };
+  const snap = async (label: string): Promise<void> => {
+    if (configured) (facts.snapshots ??= []).push(await snapshot(lab, label));
+  };
+  let ctlFrom = 0;
   let start = Date.now();
   let fault = start;
   try {
     if (!lab.client.running) await lab.client.start();
     start = Date.now();
-    await waitSteady(lab);
+    await waitSteady(lab, 30_000, opts.log);
     await sleep(1_000); // a second of the steady state in the timeline
     facts.tomcatBefore = await tomcatPids(lab, 'A');
+    await snap('steady');
+    ctlFrom = ctlLines(lab).length;
 
     switch (id) {
       case '1':
@@ -269,13 +424,79 @@ export async function play(lab: Lab, id: ScenarioId, opts: PlayOptions = {}): Pr
         fault = mark('fault');
         await Promise.all([lab.killTomcat('A', 'KILL'), lab.killTomcat('B', 'KILL')]);
         break;
+      case '9':
+      case '9b': {
+        lab.setTomcatStartFails('A', true);
+        lab.setTomcatStartFails('B', true);
+        const kill = mark('kill');
+        await Promise.all([lab.killTomcat('A', 'KILL'), lab.killTomcat('B', 'KILL')]);
+        try {
+          await lab.waitForEvent('A', 'failover.held', { since: kill, timeoutMs: 30_000 });
+          mark('held on A');
+        } catch {
+          opts.log?.(`scenario ${id}: A never logged failover.held; repairing anyway`);
+        }
+        await sleep(5_000); // held: the VIP must stay on A meanwhile
+        await snap('held');
+        const repaired: HostName = id === '9' ? 'B' : 'A';
+        fault = mark(`repair ${repaired}`);
+        lab.setTomcatStartFails(repaired, false);
+        break;
+      }
+      case '10':
+        fault = mark('fault');
+        await lab.killTomcat('A', 'KILL');
+        break;
+      case '11': {
+        lab.setTomcatStartFails('B', true);
+        const broken = mark('B broken');
+        await lab.killTomcat('B', 'KILL');
+        try {
+          await lab.waitForEvent('B', 'service.failed', { service: 'tomcat', since: broken, timeoutMs: 30_000 });
+          mark('B gave up');
+        } catch {
+          opts.log?.('scenario 11: B never logged service.failed for tomcat; killing A anyway');
+        }
+        await sleep(2_000);
+        await snap('B broken');
+        ctlFrom = ctlLines(lab).length;
+        fault = mark('fault');
+        await lab.killTomcat('A', 'KILL');
+        break;
+      }
+      case '12': {
+        lab.setTomcatStartFails('A', true);
+        mark('kill');
+        await lab.killTomcat('A', 'KILL');
+        try {
+          await lab.client.waitForWho('B', 25_000, 5);
+          mark('client on B');
+        } catch {
+          opts.log?.('scenario 12: the client never settled on B; repairing anyway');
+        }
+        await snap('client on B');
+        await sleep(2_000);
+        fault = mark('repair');
+        lab.setTomcatStartFails('A', false);
+        break;
+      }
+      case '13':
+        fault = mark('fault');
+        await lab.hosts.A.ctlOk('keepalived', 'kill', 'KILL');
+        break;
     }
     await sleep(Math.max(0, fault + windowMs - Date.now()));
   } finally {
     await sampler.stop();
+    trackSampler?.stop();
   }
   const end = mark('end');
   await lab.client.stop();
+  if (configured) {
+    await snap('end');
+    facts.ctlA = ctlLines(lab, ctlFrom);
+  }
+  if (trackSampler) facts.track = trackSampler.samples;
   facts.tomcatAfter = await tomcatPids(lab, 'A').catch(() => []);
   if (facts.hungPid !== undefined) facts.hungPidGone = !(await aliveIn(lab, 'A', facts.hungPid));
   if (facts.decoyPid !== undefined) facts.decoyAlive = await aliveIn(lab, 'A', facts.decoyPid);
@@ -293,7 +514,7 @@ export async function play(lab: Lab, id: ScenarioId, opts: PlayOptions = {}): Pr
     vip: sampler.samples,
     events: { A: lab.agentEvents('A'), B: lab.agentEvents('B') },
     facts,
-    metrics: { errors: 0, right: false, wrong: [], path: '', vipPath: '' },
+    metrics: { errors: 0, errorMs: 0, right: false, wrong: [], path: '', vipPath: '' },
   };
   r.metrics = measure(r);
   return r;
@@ -342,10 +563,35 @@ export function measure(r: Omit<PlayResult, 'metrics'>): PlayMetrics {
       if (changes > 2) wrong.push(`the VIP flapped (${vipPath})`);
       break;
     }
+    case '9':
+    case '9b': {
+      // Held: from the kill to the repair, A keeps the VIP (B is broken too).
+      const kill = r.marks.find((m) => m.label === 'kill')?.t ?? r.start;
+      const held = new Set(r.vip.filter((s) => s.t >= kill && s.t < fault).map((s) => s.holder));
+      if ([...held].some((h) => h !== 'A')) wrong.push(`the VIP left A before the repair (${vipPathText(r.vip, kill, fault)})`);
+      if (r.id === '9b' && [...vipHolders].some((h) => h !== 'A')) wrong.push(`the VIP left A (${vipPath})`);
+      break;
+    }
+    case '10':
+      if (!vipHolders.has('B')) wrong.push(`the VIP never went to B (${vipPath})`);
+      break;
+    case '11':
+      if ([...vipHolders].some((h) => h !== 'A')) wrong.push(`the VIP left A (${vipPath})`);
+      if (win.some((s) => s.who === 'B')) wrong.push('the client saw B');
+      break;
+    case '12': {
+      const kill = r.marks.find((m) => m.label === 'kill')?.t ?? r.start;
+      if (!r.vip.some((s) => s.t >= kill && s.holder === 'B')) wrong.push('the VIP never went to B');
+      const kp = r.facts.snapshots ?? [];
+      const pids = new Set(kp.map((x) => x.keepalived.A.join(',')));
+      if (pids.size !== 1 || pids.has('')) wrong.push(`keepalived on A did not keep running (${kp.map((x) => `${x.label}: [${x.keepalived.A.join(',')}]`).join(', ')})`);
+      break;
+    }
   }
   return {
     settledMs: settled === undefined ? undefined : Math.max(0, settled - fault),
     errors: errorCount(samples, fault, end),
+    errorMs: errorMs(samples, fault, end),
     right: wrong.length === 0,
     wrong,
     path: pathText(samples, fault, end),
@@ -376,13 +622,22 @@ export function report(r: PlayResult): string {
   const m = r.metrics;
   const lines = [
     `scenario ${r.id} (${r.spec.title}) with ${r.agent}, lab ${r.labId}: ${m.right ? 'RIGHT' : `WRONG: ${m.wrong.join('; ')}`}`,
-    `  settled on ${r.spec.expect}: ${m.settledMs === undefined ? 'never' : `${m.settledMs} ms`} after the ${r.id === '6' ? 'repair' : 'fault'}; failed requests: ${m.errors}`,
+    `  settled on ${r.spec.expect}: ${m.settledMs === undefined ? 'never' : `${m.settledMs} ms`} after the ${FROM_REPAIR.has(r.id) ? 'repair' : 'fault'}; failed requests: ${m.errors} (${(m.errorMs / 1000).toFixed(2)} s of errors)`,
     `  client: ${m.path}`,
     `  VIP:    ${m.vipPath}`,
     `  marks:  ${r.marks.map((k) => `${k.label}@${rel(k.t, r.fault).trim()}`).join(', ')}`,
     ...(r.facts.hungPid !== undefined ? [`  hung pid ${r.facts.hungPid}: ${r.facts.hungPidGone ? 'gone' : 'still there'}`] : []),
     ...(r.facts.decoyPid !== undefined ? [`  decoy pid ${r.facts.decoyPid}: ${r.facts.decoyAlive ? 'alive' : 'gone'}`] : []),
     `  tomcat on A: before ${JSON.stringify(r.facts.tomcatBefore)}, after ${JSON.stringify(r.facts.tomcatAfter)}`,
+    ...(r.spec.lab ? [`  lab options: ${JSON.stringify(r.spec.lab)}`] : []),
+    ...(r.facts.snapshots ?? []).map(
+      (x) =>
+        `  at ${x.label} (${rel(x.t, r.fault).trim()}): keepalived A ${JSON.stringify(x.keepalived.A)} B ${JSON.stringify(x.keepalived.B)}` +
+        (x.track ? `, track A=${x.track.A || '-'} B=${x.track.B || '-'}` : '') +
+        (x.healthy ? `, healthy A=${x.healthy.A} B=${x.healthy.B}` : ''),
+    ),
+    ...(r.facts.track ? [`  track files: ${r.facts.track.map((x) => `${rel(x.t, r.fault).trim()} A=${x.A || '-'} B=${x.B || '-'}`).join(', ')}`] : []),
+    ...(r.facts.ctlA?.length ? ['  ctl.log on A after the fault:', ...r.facts.ctlA.map((l) => `    ${l}`)] : []),
   ];
   const ev = eventLines(r, { skip: ['action.done'] });
   if (ev.length) lines.push('  agent events (time from the fault):', ...ev.map((l) => `  ${l}`));

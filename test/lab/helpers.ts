@@ -2,15 +2,16 @@
 // both hosts), the scenario played by lab/scenarios.ts, and readable failures.
 import { AssertionError } from 'node:assert';
 import { type AgentEvent, Lab, type HostName } from '../../lab/lab.js';
-import { type PlayResult, play, report, type ScenarioId } from '../../lab/scenarios.js';
+import { type PlayResult, play, report, SCENARIOS, type ScenarioId } from '../../lab/scenarios.js';
 
 /**
- * Brings a lab up with the agent on both hosts, plays the scenario, tears the
- * lab down (always), and returns what happened. With HALAB_KEEP_LOGS=<dir>
- * the lab's logs are kept there.
+ * Brings a lab up with the agent on both hosts (configured as the scenario needs:
+ * SCENARIOS[id].lab, e.g. the peer guard), plays the scenario, tears the lab down
+ * (always), and returns what happened. With HALAB_KEEP_LOGS=<dir> the lab's logs
+ * are kept there.
  */
 export async function playScenario(id: ScenarioId): Promise<PlayResult> {
-  const lab = await Lab.up({ agent: 'watchdog' });
+  const lab = await Lab.up({ agent: 'watchdog', ...SCENARIOS[id].lab });
   try {
     const r = await play(lab, id);
     console.log(report(r));
