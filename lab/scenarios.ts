@@ -559,8 +559,11 @@ export function measure(r: Omit<PlayResult, 'metrics'>): PlayMetrics {
       break;
     }
     case '8': {
-      const changes = Math.max(0, vipPath.split(' → ').length - 1);
-      if (changes > 2) wrong.push(`the VIP flapped (${vipPath})`);
+      // Flapping is a host taking the VIP more than once after the fault. "none" between
+      // two holders is the VRRP handover itself (A stopped, B not master yet), not a move.
+      const holders = vipPath.split(' → ').filter((h) => h !== 'none');
+      const takes = holders.filter((h, i) => i > 0 && h !== holders[i - 1]).length;
+      if (takes > 1) wrong.push(`the VIP flapped (${vipPath})`);
       break;
     }
     case '9':

@@ -52,7 +52,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     log,
     // /healthz: alive while polls complete (a poll is bounded by its probe timeouts).
     alive: () => Date.now() - lastPollEnd < 3 * config.interval + 10_000,
-    health: () => hostHealth(agent.memory, criticalOf(config), agent.last?.observations.keepalived.running, agent.lastPollAt),
+    health: () => hostHealth(agent.memory, criticalOf(config), agent.last?.observations.keepalived.running, agent.lastPollAt, Date.now(), pidWatch.gone().map((g) => g.owner)),
   });
   const agent: Agent = new Agent(config, restored.memory, {
     log,
@@ -61,6 +61,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     onEvent: (e) => outlets.send(e),
     onOutcome: () => kick(),
   });
+  const pidWatch = new PidWatch(
+    () => agent.knownPids(),
+    (gone) => {
+      log.debug({ event: 'pid.vanished', gone }, `gone: ${gone.map((g) => `${g.owner} pid ${g.pid}`).join(', ')}; polling now`);
+      kick();
+    },
+  );
   for (const w of config.warnings ?? []) log.warn({ event: 'config.warning', file: config.file, key: w.key, reason: w.message }, formatProblem(w));
   await outlets.apply(config);
   // After the lock: only the agent in charge answers `status` and takes `pause`. A dry
@@ -130,13 +137,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     if (polling) again = true;
     else polling = run();
   };
-  const pidWatch = new PidWatch(
-    () => agent.knownPids(),
-    (gone) => {
-      log.debug({ event: 'pid.vanished', gone }, `gone: ${gone.map((g) => `${g.owner} pid ${g.pid}`).join(', ')}; polling now`);
-      kick();
-    },
-  );
   pidWatch.start();
 
   // node-cron would print its own warnings (a missed tick when the event loop was

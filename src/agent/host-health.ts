@@ -14,10 +14,23 @@ export interface HostHealth {
   keepalived: { running?: boolean; failedOver: boolean; held: boolean };
 }
 
-export function hostHealth(memory: Memory, critical: Record<string, boolean>, keepalivedRunning: boolean | undefined, polledAt: number | undefined, now = Date.now()): HostHealth {
+/**
+ * `vanished`: services whose known process is dead right now, before any poll has seen
+ * it. The peer asks exactly when something just broke (both tomcats killed at once):
+ * an answer from the last poll alone could call this host healthy a few hundred ms
+ * after its tomcat died, and both hosts would give the VIP away.
+ */
+export function hostHealth(
+  memory: Memory,
+  critical: Record<string, boolean>,
+  keepalivedRunning: boolean | undefined,
+  polledAt: number | undefined,
+  now = Date.now(),
+  vanished: string[] = [],
+): HostHealth {
   const services: HostHealth['services'] = {};
   for (const [name, m] of Object.entries(memory.services)) {
-    services[name] = { health: m.health, critical: critical[name] ?? true, failed: m.failed, phase: m.phase };
+    services[name] = { health: vanished.includes(name) ? 'down' : m.health, critical: critical[name] ?? true, failed: m.failed, phase: m.phase };
   }
   const healthy = Object.values(services).every((s) => !s.critical || (s.health === 'up' && !s.failed));
   const paused = memory.maintenance !== undefined && (memory.maintenance.until === undefined || memory.maintenance.until > now);

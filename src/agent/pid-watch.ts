@@ -35,6 +35,15 @@ export class PidWatch {
     this.timer = undefined;
   }
 
+  /** The known pids that are dead right now (no report, no state change): /healthz asks this. */
+  gone(): Vanished[] {
+    const out: Vanished[] = [];
+    for (const [owner, set] of Object.entries(this.known())) {
+      for (const k of set?.pids ?? []) if (!isAlive(k.pid, k.startTime)) out.push({ owner, pid: k.pid });
+    }
+    return out;
+  }
+
   /** One round of checks (also called directly by tests and the bench). */
   tick(): Vanished[] {
     const gone: Vanished[] = [];

@@ -59,6 +59,17 @@ describe('PidWatch', () => {
     assert.deepEqual(w.tick(), [{ owner: 'tomcat', pid: zombie }]);
   });
 
+  it('gone() lists the dead known pids now, without reporting or remembering them', () => {
+    const alive = sleeper();
+    const set: KnownPids = { ...known('nginx', [alive]), tomcat: { match: 'x', pids: [{ pid: alive, startTime: readStat(alive)!.startTime - 1 }] } };
+    let reports = 0;
+    const w = new PidWatch(() => set, () => void reports++);
+    assert.deepEqual(w.gone(), [{ owner: 'tomcat', pid: alive }]);
+    assert.deepEqual(w.gone(), [{ owner: 'tomcat', pid: alive }], 'asked again: the same answer');
+    assert.equal(reports, 0);
+    assert.equal(w.tick().length, 1, 'tick() still reports it once');
+  });
+
   it('a pid now held by another process (other start time) counts as gone', () => {
     const pid = sleeper();
     const set: KnownPids = { tomcat: { match: 'x', pids: [{ pid, startTime: readStat(pid)!.startTime - 1 }] } };

@@ -183,7 +183,7 @@ describe('scenario 8: tomcat dead on both hosts, both restarts failing', opts, (
       assert.deepEqual([...eventsOf(r, 'A', 'vip.served'), ...eventsOf(r, 'B', 'vip.served')], [], 'vip.served although nobody serves');
     }));
 
-  it('nobody holds the VIP at the end, and it changed hands at most twice', () =>
+  it('nobody holds the VIP at the end, and no host took it more than once (no flapping)', () =>
     expectThat(r, (r) => {
       assert.equal(lastVipHolder(r), 'none');
       assert.equal(r.metrics.right, true, r.metrics.wrong.join('; '));
