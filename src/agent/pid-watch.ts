@@ -1,9 +1,14 @@
-// Between polls, the pids the process probes already know are confirmed every 250 ms
-// through /proc/<pid>/stat (start time included, so a reused pid is not mistaken for
-// the old process). A pid that is gone or a zombie asks for a poll at once: the process
-// probe then sees it missing and the policy counts it down without waiting for `fall`.
-// Plain timers, not node-cron: this is faster than any poll and costs a stat per pid.
-import { isAlive } from '../probes/proc.js';
+// Between polls, the pids the process probes already know are confirmed every 250 ms.
+// A pid that is gone or a zombie asks for a poll at once: the process probe then sees
+// it missing and the policy counts it down without waiting for `fall`.
+// Plain timers, not node-cron: this is faster than any poll.
+//
+// Cheap by design (it runs 14,400 times an hour): each known process's
+// /proc/<pid>/stat is opened once and re-read in place (one pread into a reused
+// buffer, no open/close, no string). The open file stays bound to that process: once
+// it is gone the read fails with ESRCH, even if its pid is reused meanwhile, so the
+// start time is checked only when the file is opened.
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { KnownPids } from '../probes/index.js';
 
 export const PID_WATCH_MS = 250;
@@ -14,10 +19,15 @@ export interface Vanished {
   pid: number;
 }
 
+const buf = Buffer.alloc(1024);
+const CLOSE_PAREN = 0x29;
+
 export class PidWatch {
   private timer?: NodeJS.Timeout;
-  /** Reported already (pid:startTime): one report per death, until the probes forget the pid. */
-  private reported = new Set<string>();
+  /** pid:startTime -> the open /proc/<pid>/stat, or null once it read as dead. */
+  private readonly files = new Map<string, number | null>();
+  /** Reported already: one report per death, until the probes forget the pid. */
+  private readonly reported = new Set<string>();
 
   constructor(
     private readonly known: () => KnownPids,
@@ -33,32 +43,87 @@ export class PidWatch {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    for (const fd of this.files.values()) if (fd !== null) closeSync(fd);
+    this.files.clear();
   }
 
-  /** The known pids that are dead right now (no report, no state change): /healthz asks this. */
+  /** The known pids that are dead right now (no report): /healthz asks this. */
   gone(): Vanished[] {
-    const out: Vanished[] = [];
-    for (const [owner, set] of Object.entries(this.known())) {
-      for (const k of set?.pids ?? []) if (!isAlive(k.pid, k.startTime)) out.push({ owner, pid: k.pid });
-    }
-    return out;
+    return this.check().gone;
   }
 
   /** One round of checks (also called directly by tests and the bench). */
   tick(): Vanished[] {
+    const { gone, keys } = this.check();
+    const fresh = gone.filter((g, i) => !this.reported.has(keys[i]!));
+    for (const k of keys) this.reported.add(k);
+    for (const k of this.reported) if (!this.files.has(k)) this.reported.delete(k);
+    if (fresh.length) this.onVanished(fresh);
+    return fresh;
+  }
+
+  private check(): { gone: Vanished[]; keys: string[] } {
     const gone: Vanished[] = [];
+    const keys: string[] = [];
     const seen = new Set<string>();
     for (const [owner, set] of Object.entries(this.known())) {
       for (const k of set?.pids ?? []) {
         const key = `${k.pid}:${k.startTime}`;
         seen.add(key);
-        if (this.reported.has(key) || isAlive(k.pid, k.startTime)) continue;
-        this.reported.add(key);
+        if (!this.files.has(key)) this.files.set(key, open(k.pid, k.startTime));
+        const fd = this.files.get(key)!;
+        if (fd !== null && alive(fd)) continue;
+        if (fd !== null) {
+          closeSync(fd);
+          this.files.set(key, null);
+        }
         gone.push({ owner, pid: k.pid });
+        keys.push(key);
       }
     }
-    for (const key of this.reported) if (!seen.has(key)) this.reported.delete(key);
-    if (gone.length) this.onVanished(gone);
-    return gone;
+    // Pids the probes no longer know (replaced after a restart): their files are closed.
+    for (const [key, fd] of this.files) {
+      if (seen.has(key)) continue;
+      if (fd !== null) closeSync(fd);
+      this.files.delete(key);
+    }
+    return { gone, keys };
   }
 }
+
+/** The open stat file of pid if it is still the process that started at startTime, else null. */
+function open(pid: number, startTime: number): number | null {
+  let fd: number;
+  try {
+    fd = openSync(`/proc/${pid}/stat`, 'r');
+  } catch {
+    return null;
+  }
+  const n = read(fd);
+  const close = n < 0 ? -1 : buf.lastIndexOf(CLOSE_PAREN, n - 1);
+  // Field 22 (starttime) is the 20th after the ")".
+  const fields = close < 0 ? [] : buf.toString('latin1', close + 2, n).split(' ');
+  if (Number(fields[19]) !== startTime || isDeadState(fields[0]?.charCodeAt(0))) {
+    closeSync(fd);
+    return null;
+  }
+  return fd;
+}
+
+function alive(fd: number): boolean {
+  const n = read(fd);
+  if (n < 0) return false; // ESRCH: the process is gone
+  const close = buf.lastIndexOf(CLOSE_PAREN, n - 1);
+  return close >= 0 && !isDeadState(buf[close + 2]);
+}
+
+function read(fd: number): number {
+  try {
+    return readSync(fd, buf, 0, buf.length, 0);
+  } catch {
+    return -1;
+  }
+}
+
+// Z (zombie), X and x (dead): the process no longer runs.
+const isDeadState = (c: number | undefined) => c === 0x5a || c === 0x58 || c === 0x78;

@@ -2,6 +2,7 @@
 // zombie, one that keeps running, and a pid whose start time no longer matches.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { PidWatch, type Vanished } from '../../src/agent/pid-watch.js';
 import { readStat } from '../../src/probes/proc.js';
@@ -68,6 +69,27 @@ describe('PidWatch', () => {
     assert.deepEqual(w.gone(), [{ owner: 'tomcat', pid: alive }], 'asked again: the same answer');
     assert.equal(reports, 0);
     assert.equal(w.tick().length, 1, 'tick() still reports it once');
+  });
+
+  it('keeps one open file per known process, and closes it when the pid is forgotten, gone, or the watch stops', async () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const a = sleeper();
+    const b = sleeper();
+    let set: KnownPids = known('tomcat', [a, b]);
+    const w = new PidWatch(() => set, () => undefined);
+    const before = fds();
+    w.tick();
+    assert.equal(fds(), before + 2, 'opened once');
+    w.tick();
+    assert.equal(fds(), before + 2, 're-read in place, not reopened');
+    process.kill(a, 'SIGKILL');
+    await sleep(100);
+    assert.deepEqual(w.tick(), [{ owner: 'tomcat', pid: a }]);
+    assert.equal(fds(), before + 1, 'closed once dead');
+    set = known('tomcat', [b]);
+    w.tick();
+    w.stop();
+    assert.equal(fds(), before, 'all closed');
   });
 
   it('a pid now held by another process (other start time) counts as gone', () => {
