@@ -1,80 +1,158 @@
 // `npm run bench:lab` (= npm run build && node --import tsx bench/lab.ts): the
-// same lab scenarios played with three supervisors, in the same run and with
-// the same lab code (lab/scenarios.ts):
-//   watchdog  ha-watchdog on both hosts (interval 1s, keepalived.vip on the VIP);
-//   seed      the seed document's bash loop (lab/seed-loop.sh, logic untouched);
-//   peer      keepalived's own vrrp_script checks (curl tomcat and nginx, fall 2,
-//             rise 2) + a 1 s respawn loop standing in for systemd's Restart=always.
-// Writes bench/results-lab.md: per scenario and supervisor, the time from the
-// fault to the client being served steadily by the right host, failed client
-// requests, and whether the outcome was right.
+// same lab scenarios played, in the same run and with the same lab code
+// (lab/scenarios.ts), under six supervisors:
+//   peer            keepalived's own answer: vrrp_script checks (curl tomcat and nginx,
+//                   fall 2, rise 2) + lab/host/respawn.sh, systemd's Restart= stand-in
+//                   (tomcat on-abort, nginx and keepalived on-failure, RestartSec 100 ms,
+//                   start limit 5 in 10 s);
+//   seed            the seed document's bash loop (lab/seed-loop.sh, logic untouched);
+//   watchdog        ha-watchdog, restart-first, keepalived.control stop (the default lab);
+//   watchdog-hf     ha-watchdog, handover-first + the peer guard, control stop;
+//   watchdog-tf     ha-watchdog, restart-first, control track-file;
+//   watchdog-hf-tf  ha-watchdog, handover-first + the peer guard, control track-file.
+// Writes bench/results-lab.md (every table, the definitions, every run) and the
+// comparison table + target lines between `<!-- lab:begin -->` and `<!-- lab:end -->`
+// in bench/results.md (only that block; appended at the end when missing).
 //
 // Environment:
-//   BENCH_LAB_REPS=3                    repetitions of each (scenario, supervisor)
-//   BENCH_LAB_SCENARIOS=1,2,3,5,6       scenarios (ids of lab/scenarios.ts)
-//   BENCH_LAB_PEERS=watchdog,seed,peer  supervisors
-//   BENCH_LAB_OUT=bench/results-lab.md  where the results go
-//   HALAB_KEEP_LOGS=<dir>               keep every lab's logs there
-// Needs Linux, root and the lab packages (lab/prereqs.sh).
+//   BENCH_LAB_REPS=3                 repetitions of each (scenario, supervisor)
+//   BENCH_LAB_SCENARIOS=1,2,3b,6     scenarios (ids of lab/scenarios.ts)
+//   BENCH_LAB_PEERS=peer,seed,watchdog,watchdog-hf,watchdog-tf,watchdog-hf-tf   supervisors
+//   BENCH_LAB_OUT=bench/results-lab.md   where the full results go
+//   BENCH_LAB_SUMMARY=bench/results.md   where the marked block goes ('' or 'none': nowhere)
+//   HALAB_KEEP_LOGS=<dir>            keep every lab's logs there
+// `node --import tsx bench/lab.ts --render` re-renders both from the data embedded in
+// BENCH_LAB_OUT (no runs). Needs Linux, root and the lab packages (lab/prereqs.sh).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AgentKind, Lab, labUnavailableReason, REPO_ROOT } from '../lab/lab.js';
-import { median } from '../lab/measure.js';
+import { type AgentKind, Lab, type LabOptions, labUnavailableReason, REPO_ROOT } from '../lab/lab.js';
+import { errorCount, median } from '../lab/measure.js';
 import { play, type PlayResult, SCENARIOS, type ScenarioId } from '../lab/scenarios.js';
+import type { VipSample } from '../lab/vip.js';
 
-type Peer = Exclude<AgentKind, 'none'>;
+type SupervisorId = 'peer' | 'seed' | 'watchdog' | 'watchdog-hf' | 'watchdog-tf' | 'watchdog-hf-tf';
+
+interface Supervisor {
+  agent: Exclude<AgentKind, 'none'>;
+  /** Lab.up options of this supervisor (merged over the scenario's own `lab`). */
+  lab: Pick<LabOptions, 'order' | 'control' | 'guard'>;
+  /** ha-watchdog's failover.order; undefined: not ha-watchdog. */
+  order?: 'restart-first' | 'handover-first';
+  label: string;
+}
+
+const SUPERVISORS: Record<SupervisorId, Supervisor> = {
+  peer: { agent: 'peer', lab: {}, label: 'keepalived vrrp_script + systemd Restart=' },
+  seed: { agent: 'seed', lab: {}, label: 'seed bash loop' },
+  watchdog: { agent: 'watchdog', lab: {}, order: 'restart-first', label: 'ha-watchdog restart-first, stop' },
+  'watchdog-hf': { agent: 'watchdog', lab: { order: 'handover-first', guard: true }, order: 'handover-first', label: 'ha-watchdog handover-first + guard, stop' },
+  'watchdog-tf': { agent: 'watchdog', lab: { control: 'track-file' }, order: 'restart-first', label: 'ha-watchdog restart-first, track-file' },
+  'watchdog-hf-tf': {
+    agent: 'watchdog',
+    lab: { order: 'handover-first', control: 'track-file', guard: true },
+    order: 'handover-first',
+    label: 'ha-watchdog handover-first + guard, track-file',
+  },
+};
+const ALL = Object.keys(SUPERVISORS) as SupervisorId[];
+
+/** The bench's names for the scenarios (the issue's), by lab/scenarios.ts id. */
+const NAMES: Partial<Record<ScenarioId, string>> = { '1': 'kill-restart-works', '2': 'kill-restart-fails', '3b': 'hang-restart-fails', '6': 'repair-after-failover' };
+const scenarioName = (id: ScenarioId): string => `${NAMES[id] ?? SCENARIOS[id].title} (${id})`;
 
 const reps = Number(process.env.BENCH_LAB_REPS ?? 3);
-const ids = (process.env.BENCH_LAB_SCENARIOS ?? '1,2,3,5,6').split(',').map((s) => s.trim()) as ScenarioId[];
-const peers = (process.env.BENCH_LAB_PEERS ?? 'watchdog,seed,peer').split(',').map((s) => s.trim()) as Peer[];
+const ids = (process.env.BENCH_LAB_SCENARIOS ?? '1,2,3b,6').split(',').map((s) => s.trim()) as ScenarioId[];
+const sups = (process.env.BENCH_LAB_PEERS ?? ALL.join(',')).split(',').map((s) => s.trim()) as SupervisorId[];
 const out = process.env.BENCH_LAB_OUT ?? join(REPO_ROOT, 'bench', 'results-lab.md');
+const summaryEnv = process.env.BENCH_LAB_SUMMARY ?? join(REPO_ROOT, 'bench', 'results.md');
+const summaryOut = summaryEnv === '' || summaryEnv === 'none' ? undefined : summaryEnv;
+const rendering = process.argv.includes('--render');
 
 for (const id of ids) if (!(id in SCENARIOS)) throw new Error(`BENCH_LAB_SCENARIOS: unknown scenario ${id} (${Object.keys(SCENARIOS).join(', ')})`);
-for (const p of peers) if (!['watchdog', 'seed', 'peer'].includes(p)) throw new Error(`BENCH_LAB_PEERS: unknown supervisor ${p} (watchdog, seed, peer)`);
+for (const s of sups) if (!(s in SUPERVISORS)) throw new Error(`BENCH_LAB_PEERS: unknown supervisor ${s} (${ALL.join(', ')})`);
 if (!Number.isInteger(reps) || reps < 1 || reps > 50) throw new Error('BENCH_LAB_REPS must be an integer 1..50');
 const reason = labUnavailableReason();
-if (reason && !process.argv.includes('--render')) {
+if (reason && !rendering) {
   console.error(`bench:lab: ${reason}`);
   process.exit(1);
 }
 
 interface Run {
   id: ScenarioId;
-  peer: Peer;
+  sup: SupervisorId;
   rep: number;
   ok: boolean;
   error?: string;
+  /** Fault (6: the repair) to the client's final uninterrupted run of answers from the right host, ms. */
   settledMs?: number;
+  /** Failed client requests from the fault (6: the repair) to the end of the window. */
   errors: number;
-  /** Sum of the client's outages (first failed request to the next answer, any host) from the fault on. */
-  outageMs: number;
+  /** Seconds of errors: the client's outages summed over the same span, ms (lab/measure.ts errorMs). */
+  errorMs: number;
+  /** Changes of the host holding the VIP from the (first) fault to the end ('none' in between not counted). */
+  vipMoves: number;
+  /** 1: failed requests after the client's first answer from B (the way back); 6: after the repair. */
+  returnErrors?: number;
   right: boolean;
   wrong: string[];
   path: string;
+  /** VIP holders from the (first) fault to the end. */
   vipPath: string;
   upMs: number;
 }
 
-function outageMs(r: PlayResult): number {
-  let total = 0;
-  let from: number | undefined;
-  for (const s of r.samples) {
-    if (s.t < r.fault || s.t > r.end) continue;
-    if (s.who === 'error') from ??= s.t;
-    else if (from !== undefined) {
-      total += s.t - from;
-      from = undefined;
-    }
+/** Holders of the VIP from `from` on (the last sample before it included), repeats collapsed. */
+function holders(vip: VipSample[], from: number, to: number): string[] {
+  const before = vip.filter((s) => s.t < from).pop();
+  const out: string[] = [];
+  for (const s of [...(before ? [before] : []), ...vip.filter((x) => x.t >= from && x.t <= to)]) {
+    if (out[out.length - 1] !== s.holder) out.push(s.holder);
   }
-  if (from !== undefined) total += r.end - from;
-  return total;
+  return out;
+}
+
+function moves(path: string[]): number {
+  const hosts = path.filter((h) => h !== 'none');
+  let n = 0;
+  for (let i = 1; i < hosts.length; i++) if (hosts[i] !== hosts[i - 1]) n += 1;
+  return n;
+}
+
+/**
+ * The verdict: lab/scenarios.ts's (measure()), except scenario 1 for everything
+ * but ha-watchdog restart-first. restart-first promises to restart in place, so a
+ * VIP that left A is wrong for it; handover-first gives the VIP to B on purpose
+ * and must bring it back; the seed loop and keepalived's checks make no promise
+ * either way. For those, right = the VIP and the client end on A, without
+ * flapping (at most 2 VIP moves: A → B → A).
+ */
+function judge(r: PlayResult, sup: Supervisor, vipMoves: number, vipPath: string): string[] {
+  if (r.id !== '1' || sup.order === 'restart-first') return r.metrics.wrong;
+  const wrong = r.metrics.wrong.filter((w) => !w.startsWith('the VIP left A') && w !== 'the client saw B');
+  if (vipMoves > 2) wrong.push(`the VIP flapped (${vipPath})`);
+  return wrong;
+}
+
+function measureRun(r: PlayResult, id: ScenarioId, supId: SupervisorId, rep: number, upMs: number): Run {
+  const m = r.metrics;
+  const first = r.marks[0]?.t ?? r.fault;
+  const path = holders(r.vip, first, r.end);
+  const vipMoves = moves(path);
+  const vipPath = path.join(' → ');
+  let returnErrors: number | undefined;
+  if (id === '1') {
+    const firstB = r.samples.find((s) => s.t >= r.fault && s.t <= r.end && s.who === 'B');
+    returnErrors = firstB ? errorCount(r.samples, firstB.t, r.end) : 0;
+  } else if (id === '6') returnErrors = m.errors;
+  const wrong = judge(r, SUPERVISORS[supId], vipMoves, vipPath);
+  return { id, sup: supId, rep, ok: true, settledMs: m.settledMs, errors: m.errors, errorMs: m.errorMs, vipMoves, returnErrors, right: wrong.length === 0, wrong, path: m.path, vipPath, upMs };
 }
 
 /**
  * The agent runs from a copy of dist/ taken now: the other engineers' `npm run build`
- * during a 20-minute bench must not change the agent half-way. Removed at exit.
+ * during a long bench must not change the agent half-way. Removed at exit.
  */
 function snapshotDist(): { cli: string; built: string } {
   const dir = mkdtempSync(join(tmpdir(), 'ha-watchdog-bench-lab-'));
@@ -85,66 +163,33 @@ function snapshotDist(): { cli: string; built: string } {
   return { cli: join(dir, 'dist', 'cli.js'), built: statSync(join(REPO_ROOT, 'dist', 'cli.js')).mtime.toISOString() };
 }
 
-const PEER_LABEL: Record<Peer, string> = {
-  watchdog: 'ha-watchdog',
-  seed: 'seed bash loop',
-  peer: 'vrrp_script + respawn',
-};
-
 let runs: Run[] = [];
 let t0 = Date.now();
 let elapsedMs = 0;
 let machineLines: string[] = [];
 const load0 = loadavg();
-const total = reps * ids.length * peers.length;
+const total = reps * ids.length * sups.length;
 const DATA_OPEN = '<!-- bench-lab-data';
 
-// `bench/lab.ts --render`: re-renders the results file from the data embedded in it (no runs).
-if (process.argv.includes('--render')) {
-  const text = readFileSync(out, 'utf8');
-  const at = text.indexOf(DATA_OPEN);
-  if (at < 0) throw new Error(`${out}: no embedded data to re-render`);
-  const data = JSON.parse(text.slice(at + DATA_OPEN.length, text.indexOf('-->', at))) as { runs: Run[]; t0: number; elapsedMs: number; machine: string[]; ids: ScenarioId[]; peers: Peer[] };
-  ({ runs, t0, elapsedMs } = data);
-  machineLines = data.machine;
-  ids.splice(0, ids.length, ...data.ids);
-  peers.splice(0, peers.length, ...data.peers);
-  writeFileSync(out, render());
-  console.log(`bench:lab: re-rendered ${out} from its ${runs.length} runs`);
-  process.exit(0);
-}
-const snapshot = snapshotDist();
-machineLines = machine(snapshot.built);
-console.log(`bench:lab: ${total} runs (${reps} × scenarios ${ids.join(',')} × ${peers.join(',')}), results to ${out}`);
-// Interleaved (rep, scenario, supervisor) so that machine noise spreads evenly.
-for (let rep = 1; rep <= reps; rep++) {
-  for (const id of ids) {
-    for (const peer of peers) {
-      const n = runs.length + 1;
-      let lab: Lab | undefined;
-      try {
-        lab = await Lab.up({ agent: peer, agentCli: snapshot.cli });
-        const r = await play(lab, id);
-        const m = r.metrics;
-        runs.push({ id, peer, rep, ok: true, settledMs: m.settledMs, errors: m.errors, outageMs: outageMs(r), right: m.right, wrong: m.wrong, path: m.path, vipPath: m.vipPath, upMs: lab.timings.upMs });
-        console.log(
-          `[${n}/${total}] scenario ${id} ${peer.padEnd(8)} rep ${rep}: ${m.right ? 'right' : 'WRONG'}  settled ${m.settledMs ?? 'never'} ms  errors ${m.errors}  ${m.path}${m.right ? '' : `  (${m.wrong.join('; ')})`}`,
-        );
-      } catch (e) {
-        runs.push({ id, peer, rep, ok: false, error: (e as Error).message, errors: 0, outageMs: 0, right: false, wrong: ['run failed'], path: '', vipPath: '', upMs: 0 });
-        console.log(`[${n}/${total}] scenario ${id} ${peer} rep ${rep}: RUN FAILED: ${(e as Error).message}`);
-      } finally {
-        await lab?.down().catch((e: unknown) => console.error(`teardown: ${(e as Error).message}`));
-      }
-    }
-  }
-}
-elapsedMs = Date.now() - t0;
-machineLines.push(`- ${total} runs in ${Math.round(elapsedMs / 60_000)} min; load average before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-writeFileSync(out, render());
-console.log(`bench:lab: done in ${Math.round(elapsedMs / 1000)} s; wrote ${out}`);
-
 // --- the report ------------------------------------------------------------------
+
+function writeOutputs(): void {
+  writeFileSync(out, renderFull());
+  if (summaryOut) writeSummaryBlock(summaryOut, renderBlock());
+}
+
+const BEGIN = '<!-- lab:begin -->';
+const END = '<!-- lab:end -->';
+
+/** Replaces the marked block of `file` (or appends it at the end); nothing else of the file changes. */
+function writeSummaryBlock(file: string, block: string): void {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const b = text.indexOf(BEGIN);
+  const e = text.indexOf(END, b);
+  const marked = `${BEGIN}\n${block.trimEnd()}\n${END}`;
+  const next = b >= 0 && e > b ? text.slice(0, b) + marked + text.slice(e + END.length) : `${text.trimEnd()}${text ? '\n\n' : ''}${marked}\n`;
+  writeFileSync(file, next);
+}
 
 function sh(argv: string[]): string {
   try {
@@ -157,12 +202,17 @@ function sh(argv: string[]): string {
 function machine(built: string): string[] {
   const os = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(safeRead('/etc/os-release'))?.[1] ?? '?';
   const pkgs = sh(['dpkg-query', '-W', '-f', '${Package} ${Version}, ', 'keepalived', 'nginx', 'tomcat10']).replace(/,\s*$/, '');
+  const dirty = sh(['git', '-C', REPO_ROOT, 'status', '--porcelain', 'src', 'lab'])
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).pop() ?? '')
+    .filter((f) => f && f !== '?');
+  const dirs = [...new Set(dirty.map((f) => `${f.split('/')[0]}/`))];
   return [
     `- machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} CPUs, Linux ${sh(['uname', '-r'])}, ${os}`,
     `- Node ${process.version}; ${pkgs}`,
-    `- ha-watchdog ${pkgVersion()}: dist/ built ${built}, at commit ${sh(['git', '-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'])}${sh(['git', '-C', REPO_ROOT, 'status', '--porcelain', 'src']) ? ' with uncommitted changes in src/' : ''} (the agent runs from a copy of dist/ taken at the start)`,
+    `- ha-watchdog ${pkgVersion()}: dist/ built ${built}, at commit ${sh(['git', '-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'])}${dirs.length ? ` with uncommitted changes in ${dirs.join(', ')}` : ''} (the agent runs from a copy of dist/ taken at the start)`,
     `- date: ${new Date(t0).toISOString()}`,
-    `- command: \`sudo BENCH_LAB_REPS=${reps} BENCH_LAB_SCENARIOS=${ids.join(',')} BENCH_LAB_PEERS=${peers.join(',')} npm run bench:lab\``,
+    `- command: \`sudo BENCH_LAB_REPS=${reps} BENCH_LAB_SCENARIOS=${ids.join(',')} BENCH_LAB_PEERS=${sups.join(',')} npm run bench:lab\``,
   ];
 }
 
@@ -181,8 +231,10 @@ function pkgVersion(): string {
   }
 }
 
-function fmtS(ms: number | undefined): string {
-  return ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`;
+const fmtS = (ms: number | undefined, digits = 1): string => (ms === undefined ? '–' : `${(ms / 1000).toFixed(digits)} s`);
+
+function medMax(xs: number[], fmt: (x: number) => string = String): string {
+  return xs.length ? `${fmt(median(xs)!)} / ${fmt(Math.max(...xs))}` : '–';
 }
 
 function mostCommon(xs: string[]): string {
@@ -199,85 +251,293 @@ function reasons(rs: Run[]): string {
 }
 
 /** "error×50 → A×246" → "error → A" */
-function shape(path: string): string {
-  return path.replace(/×\d+/g, '');
+const shape = (path: string): string => path.replace(/×\d+/g, '');
+const esc = (s: string): string => s.replace(/\|/g, '\\|');
+
+interface Cell {
+  rs: Run[];
+  ok: Run[];
+  right: number;
+  settled: number[];
+  never: number;
+  errors: number[];
+  errorMs: number[];
+  moves: number[];
+  ret: number[];
 }
 
-function render(): string {
+function cell(id: ScenarioId, sup: SupervisorId): Cell {
+  const rs = runs.filter((r) => r.id === id && r.sup === sup);
+  const ok = rs.filter((r) => r.ok);
+  const settled = ok.map((r) => r.settledMs).filter((x): x is number => x !== undefined);
+  return {
+    rs,
+    ok,
+    right: rs.filter((r) => r.right).length,
+    settled,
+    never: ok.length - settled.length,
+    errors: ok.map((r) => r.errors),
+    errorMs: ok.map((r) => r.errorMs),
+    moves: ok.map((r) => r.vipMoves),
+    ret: ok.map((r) => r.returnErrors).filter((x): x is number => x !== undefined),
+  };
+}
+
+function toRight(c: Cell): string {
+  if (!c.settled.length) return c.ok.length ? 'never' : '–';
+  return `${medMax(c.settled, (x) => fmtS(x))}${c.never ? ` (never in ${c.never})` : ''}`;
+}
+
+/** The comparison table: one row per (scenario, supervisor). */
+function comparisonTable(): string[] {
+  const lines = [
+    '| scenario | supervisor | right | failed requests | seconds of errors | VIP moves | VIP serves from the right host after |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const id of ids) {
+    for (const sup of sups) {
+      const c = cell(id, sup);
+      lines.push(
+        `| ${scenarioName(id)} | ${SUPERVISORS[sup].label} | ${c.right}/${c.rs.length} | ${medMax(c.errors)} | ${medMax(c.errorMs, (x) => fmtS(x))} | ${medMax(c.moves)} | ${toRight(c)} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+// --- targets -----------------------------------------------------------------------
+
+function verdict(ok: boolean, missed: string): string {
+  return ok ? 'met' : `missed ${missed}`;
+}
+
+/** One line per target of the issue, for the supervisors of this run. */
+function targetLines(): string[] {
+  const lines: string[] = [];
+  const has = (id: ScenarioId, s: SupervisorId): boolean => ids.includes(id) && sups.includes(s) && cell(id, s).ok.length > 0;
+  const hf = (['watchdog-hf', 'watchdog-hf-tf'] as const).filter((s) => has('1', s));
+  const rf = (['watchdog', 'watchdog-tf'] as const).filter((s) => has('2', s));
+  const peer1 = has('1', 'peer') ? cell('1', 'peer') : undefined;
+  const peer2 = has('2', 'peer') ? cell('2', 'peer') : undefined;
+  for (const s of hf) {
+    const c = cell('1', s);
+    const name = SUPERVISORS[s].label;
+    const eMed = median(c.errorMs)!;
+    lines.push(
+      `- **handover-first, tomcat killed, peer healthy (kill-restart-works), ${name}: at most 1.5 s of client-visible errors (median)**: ` +
+        `${fmtS(eMed, 2)} (max ${fmtS(Math.max(...c.errorMs), 2)}): ${verdict(eMed <= 1500, `by ${fmtS(eMed - 1500, 2)}`)}.`,
+    );
+    if (peer1) {
+      const mine = median(c.errors)!;
+      const theirs = median(peer1.errors)!;
+      lines.push(
+        `- **… fewer failed requests than keepalived's own answer in the same run**: median ${mine} (max ${Math.max(...c.errors)}) vs ${theirs} (max ${Math.max(...peer1.errors)}): ` +
+          `${verdict(mine < theirs, `by ${mine - theirs + 1} request${mine - theirs + 1 === 1 ? '' : 's'} (needs < ${theirs})`)}.`,
+      );
+    }
+    const retMed = median(c.ret)!;
+    const retMax = Math.max(...c.ret);
+    const withB = c.ok.filter((r) => r.path.includes('B×')).length;
+    lines.push(
+      `- **… the return to the master costs no failed request** (failed requests after the client's first answer from B; the VIP went to B in ${withB}/${c.ok.length} runs): ` +
+        `median ${retMed}, max ${retMax}: ${retMax === 0 ? 'met in every run' : retMed === 0 ? `met by the median; missed in ${c.ret.filter((x) => x > 0).length}/${c.ret.length} runs (max ${retMax})` : `missed by ${retMed} (median)`}.`,
+    );
+  }
+  for (const s of rf) {
+    const c = cell('2', s);
+    const name = SUPERVISORS[s].label;
+    if (!c.settled.length) {
+      lines.push(`- **kill-restart-fails, ${name}: the VIP serves from the backup within 2 s (median)**: never settled on B: missed.`);
+      continue;
+    }
+    const med = median(c.settled)!;
+    const peerMed = peer2?.settled.length ? median(peer2.settled)! : undefined;
+    lines.push(
+      `- **kill-restart-fails, ${name}: the VIP serves from the backup within 2 s (median)**: ${fmtS(med, 2)} (max ${fmtS(Math.max(...c.settled), 2)}): ${verdict(med <= 2000, `by ${fmtS(med - 2000, 2)}`)}` +
+        (peerMed === undefined
+          ? '.'
+          : `; **ahead of keepalived's own answer** (${fmtS(peerMed, 2)} in this run, 2.1 s in the issue): ${verdict(med < peerMed, `by ${fmtS(med - peerMed, 2)}`)}.`),
+    );
+  }
+  return lines;
+}
+
+// --- definitions ---------------------------------------------------------------------
+
+const DEFINITIONS = [
+  '- **failed requests**: client requests that failed (HTTP 502 from an nginx whose tomcat is dead or hung,',
+  '  300 ms timeouts, refused connections) from the fault to the end of the window (repair-after-failover: from',
+  '  the repair); median / max over the runs.',
+  '- **seconds of errors**: the client\'s outages summed over the same span (first failed request to the next',
+  '  answer from any host; `errorMs` of lab/measure.ts); median / max.',
+  '- **VIP moves**: changes of the host holding the VIP (sampled every 200 ms from the hosts\' interfaces) from the',
+  '  fault (repair-after-failover: from the kill, so a right run has 2) to the end; a gap with nobody holding',
+  '  it is not a move; median / max.',
+  '- **VIP serves from the right host after**: from the fault (repair-after-failover: the repair) to the first',
+  '  request of the client\'s final uninterrupted run of answers from the host that should serve; median / max',
+  '  over the runs that got there, "never" when none did.',
+  '- **right**: runs whose outcome was right, out of the runs:',
+  '  - kill-restart-works (1): the VIP and the client end on A. ha-watchdog restart-first promises a restart',
+  '    in place, so for it the VIP must also never leave A (the client never sees B). handover-first gives the',
+  '    VIP to B on purpose and must bring it back; the seed loop and keepalived\'s checks make no promise either',
+  '    way: for these, leaving A is allowed, flapping is not (at most 2 VIP moves).',
+  '  - kill-restart-fails (2) and hang-restart-fails (3b): the VIP and the client end on B.',
+  '  - repair-after-failover (6): the VIP and the client end on A, and no request fails from the repair on',
+  '    (one request timing out exactly at the VRRP handover happens with no supervisor at all, about 1',
+  '    preemption in 12 in this lab: lab/README.md, Gotchas).',
+];
+
+function supervisorsText(): string[] {
+  return [
+    '- **keepalived vrrp_script + systemd Restart=** ("keepalived\'s own answer"): keepalived tracks `curl` checks of',
+    '  tomcat (`:8080/`) and nginx (`/nginx-health`) every second, `fall 2`, `rise 2`, no weight: a failing check',
+    '  puts the instance in FAULT, which gives up the VIP. `lab/host/respawn.sh` stands in for systemd with the',
+    '  units\' `Restart=`: tomcat `on-abort` (Debian\'s tomcat10.service: restarted only after an unclean signal such',
+    '  as SIGKILL, not after a failed start), nginx and keepalived `on-failure`; `RestartSec=100ms`, start limit 5',
+    '  in 10 s (systemd\'s defaults). A unit it does not restart stays down: a later repair brings nothing back, and',
+    '  a hung process is never noticed.',
+    '- **seed bash loop**: `lab/seed-loop.sh`, section 2.4.6 of the seed document with only its three commands',
+    '  adapted: every 3 s, `ps -ef | grep tomcat | wc -l`; 1 → start tomcat, then (without re-checking) kill',
+    '  keepalived; 2 with no keepalived → start keepalived. It counts any process mentioning "tomcat", and never',
+    '  looks at HTTP.',
+    '- **ha-watchdog**: `node dist/cli.js run` on each host with the lab\'s `watchdog.yaml` (interval 1s, tomcat and',
+    '  nginx checked by process and HTTP, fall 2 / rise 2, one restart attempt, `keepalived.vip` on the VIP), in',
+    '  four variants (lab/README.md, "Configured labs"): `failover.order` restart-first (restart, fail over if',
+    '  that fails) or handover-first with the peer guard (`peer.url` = the other host\'s `/healthz`: hand the VIP',
+    '  over at once when the peer is healthy, restart, take the VIP back), each with `keepalived.control` stop',
+    '  (stop/start keepalived) or track-file (keepalived keeps running; a `track_file` with weight 0 moves the VIP).',
+  ];
+}
+
+/** The block for bench/results.md (between the markers). */
+function renderBlock(): string {
+  const repsRun = Math.max(0, ...runs.map((r) => r.rep));
+  return [
+    '## Lab: what clients see through the VIP',
+    '',
+    `Written by \`bench/lab.ts\` (\`sudo npm run bench:lab\`, ${new Date(t0).toISOString()}, ${repsRun} repetition${repsRun === 1 ? '' : 's'}, ${runs.length} runs): the same`,
+    'faults in the two-host lab (real keepalived 2.2.7, nginx, tomcat10 in network namespaces; a client polls the',
+    'VIP every 50 ms, 300 ms timeout), a fresh lab per run, every supervisor in the same run. Median / max over the',
+    'runs. Definitions, every run and the machine: [results-lab.md](results-lab.md).',
+    '',
+    ...comparisonTable(),
+    '',
+    'Targets (reported, not asserted):',
+    '',
+    ...targetLines(),
+    '',
+  ].join('\n');
+}
+
+function renderFull(): string {
   const lines: string[] = [
-    '# Lab bench: ha-watchdog vs the seed loop vs keepalived vrrp_script',
+    '# Lab bench: keepalived\'s own answer vs the seed loop vs ha-watchdog',
     '',
     'Generated by `bench/lab.ts` (`npm run bench:lab`). Each run brings up a fresh two-host lab',
     '(lab/README.md), lets the chosen supervisor run on both hosts, injects the fault with the client',
     'in C polling the VIP every 50 ms (300 ms timeout), observes for a fixed window, and tears the lab',
-    'down. The same lab code, the same faults and windows for every supervisor (`lab/scenarios.ts`).',
+    'down. The same lab code, the same faults and windows for every supervisor (`lab/scenarios.ts`),',
+    'interleaved (repetition, scenario, supervisor) so that machine noise spreads evenly.',
     '',
     ...machineLines,
     '',
     '## Results',
     '',
-    '- **to right host**: from the fault (scenario 6: the repair) to the first request of the final,',
-    "  uninterrupted run of answers from the host that should serve (the client's view); median / max",
-    '  over the runs that got there; "never" counts the runs that did not.',
-    '- **failed requests**: client requests that failed (HTTP 502 from a nginx whose tomcat is dead,',
-    '  timeouts, refused connections) from the fault to the end of the window; median / max.',
-    '- **outage**: total time the client got no answer at all (any host), median / max.',
-    '- **right**: runs whose outcome was right (see the definitions below).',
+    ...comparisonTable(),
     '',
-    '| scenario | supervisor | right | to right host (median / max) | failed requests (median / max) | outage (median / max) | what the client saw (most runs) | when wrong: why |',
-    '|---|---|---|---|---|---|---|---|',
+    '## Targets',
+    '',
+    ...targetLines(),
+    '',
+    '## Definitions',
+    '',
+    ...DEFINITIONS,
+    '',
+    '## The scenarios',
+    '',
   ];
   for (const id of ids) {
-    for (const peer of peers) {
-      const rs = runs.filter((r) => r.id === id && r.peer === peer);
-      const okRuns = rs.filter((r) => r.ok);
-      const settled = okRuns.map((r) => r.settledMs).filter((x): x is number => x !== undefined);
-      const never = okRuns.length - settled.length;
-      const errs = okRuns.map((r) => r.errors);
-      const outs = okRuns.map((r) => r.outageMs);
-      const right = rs.filter((r) => r.right).length;
-      const why = reasons(rs);
-      const toRight = settled.length ? `${fmtS(median(settled))} / ${fmtS(Math.max(...settled))}${never ? ` (never in ${never})` : ''}` : 'never';
+    const s = SCENARIOS[id];
+    lines.push(`- **${scenarioName(id)}**, lab/scenarios.ts "${s.title}": ${s.fault}; window ${s.windowMs / 1000} s${id === '6' ? ' after the repair' : ''}.`);
+  }
+  lines.push('', '## The supervisors', '', ...supervisorsText(), '', '## What the client saw', '');
+  lines.push(
+    '| scenario | supervisor | right | when wrong: why | return: failed after the client saw B (1) / after the repair (6) | what the client saw (most runs) | VIP (most runs) |',
+    '|---|---|---|---|---|---|---|',
+  );
+  for (const id of ids) {
+    for (const sup of sups) {
+      const c = cell(id, sup);
       lines.push(
-        `| ${id}. ${SCENARIOS[id].title} | ${PEER_LABEL[peer]} | ${right}/${rs.length} | ${toRight} | ${errs.length ? `${median(errs)} / ${Math.max(...errs)}` : '–'} | ${outs.length ? `${fmtS(median(outs))} / ${fmtS(Math.max(...outs))}` : '–'} | ${mostCommon(okRuns.map((r) => shape(r.path)))} | ${why.replace(/\|/g, '\\|')} |`,
+        `| ${scenarioName(id)} | ${SUPERVISORS[sup].label} | ${c.right}/${c.rs.length} | ${esc(reasons(c.rs))} | ${c.ret.length ? medMax(c.ret) : '–'} | ${mostCommon(c.ok.map((r) => shape(r.path)))} | ${mostCommon(c.ok.map((r) => r.vipPath))} |`,
       );
     }
   }
-  lines.push('', '## What "right" means', '');
-  for (const id of ids) {
-    const s = SCENARIOS[id];
-    lines.push(`- **${id}. ${s.title}** (${s.fault}; window ${s.windowMs / 1000} s${id === '6' ? ' after the repair' : ''}): ${s.right}.`);
-  }
   lines.push(
-    '',
-    'Scenario 6 counts every failed request after the repair as wrong. One request timing out (300 ms)',
-    'exactly at the return is the VRRP handover itself (B drops the VIP as A takes it over; a SYN sent to',
-    "B's MAC in that instant is lost): it happens with no supervisor at all, in about 1 preemption in 12 in",
-    "this lab. A supervisor that starts keepalived before A's tomcat answers shows instead as HTTP 502s",
-    "from A's nginx.",
-    '',
-    '## The supervisors',
-    '',
-    '- **ha-watchdog**: `node dist/cli.js run` on each host, the lab\'s `watchdog.yaml` (interval 1s, fall 2 / rise 2,',
-    '  tomcat and nginx checked by process and HTTP, one restart attempt, then failover; `keepalived.vip` on the VIP).',
-    '- **seed bash loop**: `lab/seed-loop.sh`, section 2.4.6 of the seed document with only its three commands',
-    '  adapted: every 3 s, `ps -ef | grep tomcat | wc -l`; 1 → start tomcat, then (without re-checking) kill',
-    '  keepalived; 2 with no keepalived → start keepalived. It counts any process mentioning "tomcat", and never',
-    '  looks at HTTP.',
-    '- **vrrp_script + respawn**: keepalived tracks `curl` checks of tomcat (`:8080/`) and nginx (`/nginx-health`)',
-    '  every second (fall 2, rise 2): a failing check puts the instance in FAULT, which gives up the VIP. A',
-    '  1 s loop restarts dead processes (as systemd `Restart=always` would); nothing restarts a hung one.',
     '',
     '## Every run',
     '',
-    '| scenario | supervisor | rep | right | to right host | failed | outage | client | VIP (hosts\' interfaces) |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| scenario | supervisor | rep | right | to right host | failed | errors | VIP moves | client | VIP (hosts\' interfaces) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const r of runs) {
-    lines.push(
-      `| ${r.id} | ${r.peer} | ${r.rep} | ${r.ok ? (r.right ? 'yes' : 'no') : `run failed: ${(r.error ?? '').split('\n')[0]?.replace(/\|/g, '\\|')}`} | ${r.ok ? (r.settledMs === undefined ? 'never' : fmtS(r.settledMs)) : ''} | ${r.ok ? r.errors : ''} | ${r.ok ? fmtS(r.outageMs) : ''} | ${r.path} | ${r.vipPath} |`,
-    );
+    const okCells = r.ok
+      ? `${r.right ? 'yes' : `no: ${esc(r.wrong.join('; '))}`} | ${r.settledMs === undefined ? 'never' : fmtS(r.settledMs, 2)} | ${r.errors} | ${fmtS(r.errorMs, 2)} | ${r.vipMoves}`
+      : `run failed: ${esc((r.error ?? '').split('\n')[0] ?? '')} | | | |`;
+    lines.push(`| ${r.id} | ${r.sup} | ${r.rep} | ${okCells} | ${r.path} | ${r.vipPath} |`);
   }
-  lines.push('', `${DATA_OPEN}\n${JSON.stringify({ t0, elapsedMs, machine: machineLines, ids, peers, runs })}\n-->`, '');
+  lines.push('', `${DATA_OPEN}\n${JSON.stringify({ t0, elapsedMs, machine: machineLines, ids, sups, runs })}\n-->`, '');
   return lines.join('\n');
 }
+
+async function main(): Promise<void> {
+  if (rendering) {
+    const text = readFileSync(out, 'utf8');
+    const at = text.indexOf(DATA_OPEN);
+    if (at < 0) throw new Error(`${out}: no embedded data to re-render`);
+    const data = JSON.parse(text.slice(at + DATA_OPEN.length, text.indexOf('-->', at))) as { runs: Run[]; t0: number; elapsedMs: number; machine: string[]; ids: ScenarioId[]; sups: SupervisorId[] };
+    if (!data.sups) throw new Error(`${out}: data of an older bench (no "sups"): run the bench again`);
+    ({ runs, t0, elapsedMs } = data);
+    machineLines = data.machine;
+    ids.splice(0, ids.length, ...data.ids);
+    sups.splice(0, sups.length, ...data.sups);
+    writeOutputs();
+    console.log(`bench:lab: re-rendered ${out}${summaryOut ? ` and the lab block of ${summaryOut}` : ''} from ${runs.length} runs`);
+    return;
+  }
+
+  const snapshot = snapshotDist();
+  machineLines = machine(snapshot.built);
+  console.log(`bench:lab: ${total} runs (${reps} × scenarios ${ids.join(',')} × ${sups.join(',')}), results to ${out}`);
+  // Interleaved (rep, scenario, supervisor) so that machine noise spreads evenly.
+  for (let rep = 1; rep <= reps; rep++) {
+    for (const id of ids) {
+      for (const supId of sups) {
+        const n = runs.length + 1;
+        const sup = SUPERVISORS[supId];
+        let lab: Lab | undefined;
+        try {
+          lab = await Lab.up({ agent: sup.agent, agentCli: snapshot.cli, ...SCENARIOS[id].lab, ...sup.lab });
+          const r = await play(lab, id);
+          const run = measureRun(r, id, supId, rep, lab.timings.upMs);
+          runs.push(run);
+          console.log(
+            `[${n}/${total}] ${scenarioName(id)} ${supId.padEnd(14)} rep ${rep}: ${run.right ? 'right' : 'WRONG'}  settled ${run.settledMs ?? 'never'} ms  ` +
+              `failed ${run.errors} (${(run.errorMs / 1000).toFixed(2)} s)  VIP moves ${run.vipMoves}  ${run.path}${run.right ? '' : `  (${run.wrong.join('; ')})`}`,
+          );
+        } catch (e) {
+          runs.push({ id, sup: supId, rep, ok: false, error: (e as Error).message, errors: 0, errorMs: 0, vipMoves: 0, right: false, wrong: ['run failed'], path: '', vipPath: '', upMs: 0 });
+          console.log(`[${n}/${total}] ${scenarioName(id)} ${supId} rep ${rep}: RUN FAILED: ${(e as Error).message}`);
+        } finally {
+          await lab?.down().catch((e: unknown) => console.error(`teardown: ${(e as Error).message}`));
+        }
+      }
+    }
+  }
+  elapsedMs = Date.now() - t0;
+  machineLines.push(`- ${total} runs in ${Math.round(elapsedMs / 60_000)} min; load average before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  writeOutputs();
+  console.log(`bench:lab: done in ${Math.round(elapsedMs / 1000)} s; wrote ${out}${summaryOut ? ` and the lab block of ${summaryOut}` : ''}`);
+}
+
+await main();

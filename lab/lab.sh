@@ -11,8 +11,10 @@
 #       the caller of lab.sh) has died is garbage-collected by the next "up" or by "gc".
 #       --agent picks what supervises each host once the lab is up: nothing, the
 #       ha-watchdog agent, the seed's bash loop, or the "peer" (keepalived
-#       vrrp_script checks + a respawn loop). --no-driver: generate that
-#       configuration but start no supervisor (lab.ts does it itself).
+#       vrrp_script checks + lab/host/respawn.sh, systemd's Restart= stand-in,
+#       which starts the services itself). --no-driver: generate that
+#       configuration but start no supervisor (lab.ts does it itself; the
+#       peer's respawn.sh is started anyway: it is the hosts' service manager).
 #       --order, --control, --guard: the agent's failover.order, keepalived.control
 #       (track-file also gives keepalived.conf a track_file, weight 0, on
 #       <hostdir>/run/keepalived.track) and the peer guard (metrics.listen on the
@@ -489,16 +491,32 @@ EOF
   start_host "$dir" B
   say "network and hosts up in $((SECONDS - t0))s ($dir)"
 
-  # tomcat (slowest) on both hosts in parallel, then nginx and keepalived.
-  local pa pb
-  exec_nsenter "$dir/A" "$CTL" "$dir/A" tomcat start --wait & pa=$!
-  exec_nsenter "$dir/B" "$CTL" "$dir/B" tomcat start --wait & pb=$!
-  for h in A B; do exec_nsenter "$dir/$h" "$CTL" "$dir/$h" nginx start; done
-  if [[ $keepalived == 1 ]]; then
-    for h in A B; do exec_nsenter "$dir/$h" "$CTL" "$dir/$h" keepalived start; done
+  if [[ $agent == peer ]]; then
+    # The peer's services run under respawn.sh, systemd's stand-in: it starts them, as
+    # systemd does at boot, so that it is their parent and sees how they end (also
+    # with --no-driver: lab.ts's "respawn start" then finds it running).
+    local units="tomcat nginx" i
+    [[ $keepalived == 1 ]] && units+=" keepalived"
+    for h in A B; do RESPAWN_UNITS=$units exec_nsenter "$dir/$h" "$CTL" "$dir/$h" respawn start; done
+    for h in A B; do
+      for ((i = 0; i < 225; i++)); do # 45 s, as TOMCAT_READY_TIMEOUT
+        exec_nsenter "$dir/$h" "$CTL" "$dir/$h" tomcat ready && break
+        sleep 0.2
+      done
+      ((i < 225)) || die "tomcat on $h did not start under respawn (see $dir/$h/logs/respawn.log)"
+    done
+  else
+    # tomcat (slowest) on both hosts in parallel, then nginx and keepalived.
+    local pa pb
+    exec_nsenter "$dir/A" "$CTL" "$dir/A" tomcat start --wait & pa=$!
+    exec_nsenter "$dir/B" "$CTL" "$dir/B" tomcat start --wait & pb=$!
+    for h in A B; do exec_nsenter "$dir/$h" "$CTL" "$dir/$h" nginx start; done
+    if [[ $keepalived == 1 ]]; then
+      for h in A B; do exec_nsenter "$dir/$h" "$CTL" "$dir/$h" keepalived start; done
+    fi
+    wait "$pa" || die "tomcat on A did not start (see $dir/A/tomcat/logs/catalina.out)"
+    wait "$pb" || die "tomcat on B did not start (see $dir/B/tomcat/logs/catalina.out)"
   fi
-  wait "$pa" || die "tomcat on A did not start (see $dir/A/tomcat/logs/catalina.out)"
-  wait "$pb" || die "tomcat on B did not start (see $dir/B/tomcat/logs/catalina.out)"
   say "tomcat answering on A and B after $((SECONDS - t0))s"
 
   if [[ $keepalived == 1 ]]; then
@@ -516,7 +534,7 @@ EOF
   case $agent in
     watchdog) for h in A B; do exec_nsenter "$dir/$h" "$CTL" "$dir/$h" agent start; done ;;
     seed) for h in A B; do exec_nsenter "$dir/$h" "$CTL" "$dir/$h" seed start; done ;;
-    peer) for h in A B; do exec_nsenter "$dir/$h" "$CTL" "$dir/$h" respawn start; done ;;
+    peer) ;; # respawn.sh started with the services (above)
   esac
   # The owner may have gone while we were building (e.g. a test process killed mid-up).
   [[ $(proc_start_time "$owner") == "$OWNER_START" ]] || die "owner $owner went away during up"
