@@ -1,6 +1,8 @@
-// Item 2a: CPU per hour of the real daemon (`node dist/cli.js run`) at interval 1s and
-// 3s, and its RSS after start and at the end, from /proc/<pid>/stat and status. Both
-// daemons run at once, each on its own stand-in host (own pid + network namespace).
+// Item 2a: CPU per hour of the real daemon (`node dist/cli.js run`, its 250 ms pid watch
+// included) at interval 1s and 3s, and its RSS after start and at the end, from
+// /proc/<pid>/stat and status; and, as the baseline for item 2c, the same build with the
+// pid watch never started (workers/no-pid-watch.mjs preloaded). The four daemons run at
+// once, each on its own stand-in host (own pid + network namespace).
 import { Daemon } from './lib/daemon.js';
 import { StandInHost } from './lib/host.js';
 import { sleep } from './lib/ns.js';
@@ -12,9 +14,13 @@ import type { Settings } from './lib/settings.js';
 import { fmt, mb, ms } from './lib/stats.js';
 
 const WARMUP_MS = 5000;
+/** CPU per hour (s) of the committed run before the 250 ms pid watch existed (commit 04c8783); item 2c compares. */
+const BEFORE_WATCH: Record<string, number> = { '1s': 15.0, '3s': 8.4 };
 
 interface Run {
   interval: string;
+  /** false: the same build with the 250 ms pid watch never started (workers/no-pid-watch.mjs) */
+  pidWatch: boolean;
   seconds: number;
   polls: number;
   cpuMs: number;
@@ -26,28 +32,30 @@ interface Run {
 }
 
 export async function daemonCpu(s: Settings, log: (m: string) => void, seedIterationMs?: number): Promise<Section> {
-  log(`daemon CPU: interval 1s and 3s, ${s.daemonSeconds} s each, side by side`);
+  log(`daemon CPU: interval 1s and 3s, with and without the pid watch, ${s.daemonSeconds} s each, side by side`);
   // The schedulers alone, at the same time (no namespace needed: they only tick).
   const cronRuns = Promise.all(
     (['node-cron', 'timeout'] as const).flatMap((kind) => [1000, 3000].map((interval) => scheduler(kind, interval, Math.max(5, Math.min(s.daemonSeconds, 60))))),
   );
-  const runs = await Promise.all(['1s', '3s'].map((i) => watch(i, s.daemonSeconds)));
+  const all = await Promise.all(['1s', '3s'].flatMap((i) => [true, false].map((w) => watch(i, s.daemonSeconds, w))));
+  const runs = all.filter((r) => r.pidWatch); // as shipped
+  const baseline = all.filter((r) => !r.pidWatch);
   const cron = await cronRuns;
   const rows: SummaryRow[] = [];
   const body: string[] = [
-    `The daemon is the built CLI, \`node dist/cli.js run -c <config>\`, shipped-style config (tomcat, nginx, keepalived; process + HTTP probes, fall 2, rise 2, HTTP timeout 2s), inside a stand-in host's pid namespace (only the stand-ins in its process table). The CPU time is \`utime+stime+cutime+cstime\` of the daemon from \`/proc/<pid>/stat\`, read ${WARMUP_MS / 1000} s after \`agent.start\` (start-up and the first, scanning polls excluded; shown separately) and again after ${s.daemonSeconds} s, extrapolated to an hour. The two daemons ran at the same time on separate stand-in hosts (the machine has 2 cores; they are idle most of the time).`,
+    `The daemon is the built CLI, \`node dist/cli.js run -c <config>\` (its 250 ms pid watch included), shipped-style config (tomcat, nginx, keepalived; process + HTTP probes, fall 2, rise 2, HTTP timeout 2s), inside a stand-in host's pid namespace (only the stand-ins in its process table). The CPU time is \`utime+stime+cutime+cstime\` of the daemon from \`/proc/<pid>/stat\`, read ${WARMUP_MS / 1000} s after \`agent.start\` (start-up and the first, scanning polls excluded; shown separately) and again after ${s.daemonSeconds} s, extrapolated to an hour. Four daemons ran at the same time, each on its own stand-in host (the machine has 2 cores; they are idle most of the time): at 1s and 3s as shipped, and at 1s and 3s with the pid watch never started (\`node --import workers/no-pid-watch.mjs\`, which replaces \`PidWatch.prototype.start\` with a no-op in the same build; not shipped, a baseline for item 2c).`,
     '',
     table(
-      ['interval', 'watched', 'polls', 'CPU in the window', 'per poll', 'CPU per hour', 'of one core', 'start-up CPU (to +5 s)', 'RSS after start', `RSS after ${s.daemonSeconds} s`],
-      runs.map((r) => {
+      ['interval', 'pid watch', 'watched', 'polls', 'CPU in the window', 'per poll', 'CPU per hour', 'of one core', 'start-up CPU (to +5 s)', 'RSS after start', `RSS after ${s.daemonSeconds} s`],
+      [...runs, ...baseline].map((r) => {
         const perHour = (r.cpuMs / r.seconds) * 3600;
-        return [r.interval, `${fmt(r.seconds)} s`, r.polls, ms(r.cpuMs), ms(r.cpuMs / Math.max(1, r.polls)), `${fmt(perHour / 1000)} s`, `${fmt((perHour / 3_600_000) * 100)} %`, ms(r.startupCpuMs), mb(r.rssStart), mb(r.rssEnd)];
+        return [r.pidWatch ? `**${r.interval}**` : r.interval, r.pidWatch ? 'on (as shipped)' : 'off (baseline, not shipped)', `${fmt(r.seconds)} s`, r.polls, ms(r.cpuMs), ms(r.cpuMs / Math.max(1, r.polls)), `${fmt(perHour / 1000)} s`, `${fmt((perHour / 3_600_000) * 100)} %`, ms(r.startupCpuMs), mb(r.rssStart), mb(r.rssEnd)];
       }),
     ),
     '',
   ];
-  for (const r of runs) {
-    if (r.warnings.length) body.push(`Interval ${r.interval}: ${r.warnings.join('; ')}`, '');
+  for (const r of all) {
+    if (r.warnings.length) body.push(`Interval ${r.interval}, pid watch ${r.pidWatch ? 'on' : 'off'}: ${r.warnings.join('; ')}`, '');
   }
   body.push(
     'The scheduler alone (`workers/cron-worker.mjs`: a task that does nothing, ticked by node-cron with the daemon\'s cron expression, or by a `setTimeout` chain aligned to the interval), measured at the same time:',
@@ -60,23 +68,34 @@ export async function daemonCpu(s: Settings, log: (m: string) => void, seedItera
   );
   for (const r of runs) {
     const c = cron.find((x) => x.kind === 'node-cron' && `${x.interval / 1000}s` === r.interval);
-    if (c) body.push(`Interval ${r.interval}: of the daemon's ${ms(r.cpuMs / Math.max(1, r.polls))} per poll, about ${ms(c.cpu.total / Math.max(1, c.ticks))} is node-cron's own work per tick (a setTimeout chain would need about ${ms((cron.find((x) => x.kind === 'timeout' && x.interval === c.interval)?.cpu.total ?? NaN) / Math.max(1, c.ticks))}).`);
+    if (c) body.push(`Interval ${r.interval}: of the daemon's ${ms(r.cpuMs / Math.max(1, r.polls))} per poll (the pid watch's ticks between polls included), about ${ms(c.cpu.total / Math.max(1, c.ticks))} is node-cron's own work per tick (a setTimeout chain would need about ${ms((cron.find((x) => x.kind === 'timeout' && x.interval === c.interval)?.cpu.total ?? NaN) / Math.max(1, c.ticks))}).`);
   }
   body.push('');
   if (seedIterationMs !== undefined) {
     body.push(
-      `For comparison, the seed loop (body measured in item 1, ${ms(seedIterationMs)} per iteration, sleeping 3 s) costs about ${fmt((seedIterationMs * 1200) / 1000)} s CPU per hour; at a 1 s period it would be ${fmt((seedIterationMs * 3600) / 1000)} s.`,
+      `For comparison, the seed loop (body measured in item 1, ${ms(seedIterationMs)} per iteration, sleeping 3 s) costs about ${fmt((seedIterationMs * 1200) / 1000)} s CPU per hour; at a 1 s period it would be ${fmt((seedIterationMs * 3600) / 1000)} s. The daemon as shipped: ${runs.map((r) => `${fmt((r.cpuMs / r.seconds) * 3.6)} s per hour at ${r.interval}`).join(', ')}; without the pid watch ${baseline.map((r) => `${fmt((r.cpuMs / r.seconds) * 3.6)} s at ${r.interval}`).join(', ')}.`,
       '',
     );
   }
   for (const r of runs) {
     const perHour = (r.cpuMs / r.seconds) * 3600;
-    rows.push({ item: '2. daemon', measure: `CPU per hour, interval ${r.interval}`, median: `${fmt(perHour / 1000)} s/h (${fmt((perHour / 3_600_000) * 100)} % of a core)`, max: '-', target: '(reported)', verdict: 'n/a' });
+    const before = BEFORE_WATCH[r.interval];
+    const off = baseline.find((b) => b.interval === r.interval);
+    const offPerHour = off ? (off.cpuMs / off.seconds) * 3600 : NaN;
+    rows.push({
+      item: '2. daemon',
+      measure: `CPU per hour, interval ${r.interval}, pid watch included (in brackets: the same build without it, this run)`,
+      median: `${fmt(perHour / 1000)} s/h (${fmt(offPerHour / 1000)} s/h)`,
+      max: '-',
+      target: `(reported; ${before === undefined ? '' : `${fmt(before)} s/h in the run before the pid watch, see 2c`})`,
+      verdict: 'n/a',
+    });
   }
   for (const r of runs) {
     rows.push({ item: '2. daemon', measure: `RSS of the daemon ${WARMUP_MS / 1000} s after start → after ${s.daemonSeconds} s more, interval ${r.interval}`, median: `${mb(r.rssStart)} → ${mb(r.rssEnd)}`, max: mb(Math.max(r.rssStart, r.rssEnd)), target: '< 80 MB', verdict: Math.max(r.rssStart, r.rssEnd) < 80 ? 'met' : `missed by ${mb(Math.max(r.rssStart, r.rssEnd) - 80)}` });
   }
-  return { title: '2a. Daemon CPU per hour', body: body.join('\n'), rows };
+  const data = Object.fromEntries(all.map((r) => [`${r.pidWatch ? 'perHourMs' : 'noWatchPerHourMs'}.${r.interval}`, (r.cpuMs / r.seconds) * 3600]));
+  return { title: '2a. Daemon CPU per hour', body: body.join('\n'), rows, data };
 }
 
 interface SchedulerRun {
@@ -92,11 +111,11 @@ async function scheduler(kind: 'node-cron' | 'timeout', interval: number, second
   return lastJson<SchedulerRun>(r, `cron-worker ${kind}`);
 }
 
-async function watch(interval: string, seconds: number): Promise<Run> {
+async function watch(interval: string, seconds: number, pidWatch: boolean): Promise<Run> {
   const host = await StandInHost.create();
   let d: Daemon | undefined;
   try {
-    d = await Daemon.start(host, host.config({ interval, tag: `daemon-${interval}` }));
+    d = await Daemon.start(host, host.config({ interval, tag: `daemon-${interval}` }), [], pidWatch ? [] : ['--import', worker('no-pid-watch.mjs')]);
     await d.waitFor('agent.start', (l) => l.event === 'agent.start', 15_000);
     await sleep(WARMUP_MS);
     const a = cpuTimes(d.pid);
@@ -107,11 +126,12 @@ async function watch(interval: string, seconds: number): Promise<Run> {
     const b = cpuTimes(d.pid);
     const elapsed = (performance.now() - t0) / 1000;
     const rssEnd = rssMB(d.pid);
-    if (!a || !b) throw new Error(`daemon (interval ${interval}) exited: ${d.stderr.join('').slice(-1000)}`);
+    if (!a || !b) throw new Error(`daemon (interval ${interval}${pidWatch ? '' : ', no pid watch'}) exited: ${d.stderr.join('').slice(-1000)}`);
     const every = Number(interval.replace('s', ''));
     const warnings = d.lines.slice(linesAt).filter((l) => l.level !== 'info' && l.level !== 'debug').map((l) => `${l.event}: ${l.reason ?? l.msg}`);
     return {
       interval,
+      pidWatch,
       seconds: elapsed,
       polls: Math.round(elapsed / every),
       cpuMs: b.self - a.self + b.children - a.children,

@@ -166,5 +166,11 @@ function render(vs: Variant[], s: Settings): Section {
       verdict: 'n/a',
     });
   }
-  return { title: '1. Steady-state cost per poll', body: lines.join('\n'), rows };
+  const data: Record<string, number> = {};
+  vs.forEach((v, i) => {
+    data[`processes.${i}`] = v.processes;
+    data[`steadyMs.${i}`] = median(tot(v.steady));
+    data[`seedMs.${i}`] = median(v.bash);
+  });
+  return { title: '1. Steady-state cost per poll', body: lines.join('\n'), rows, data };
 }

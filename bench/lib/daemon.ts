@@ -24,8 +24,9 @@ export class Daemon {
     readonly exited: Promise<number | null>,
   ) {}
 
-  static async start(host: StandInHost, config: string): Promise<Daemon> {
-    const { proc, pid } = host.ns.spawn([process.execPath, CLI, 'run', '-c', config], { env: { ...process.env, JOURNAL_STREAM: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** extraArgs: more `run` options, e.g. ['--log-level', 'debug']; nodeArgs: options of node itself, e.g. ['--import', preload]. */
+  static async start(host: StandInHost, config: string, extraArgs: string[] = [], nodeArgs: string[] = []): Promise<Daemon> {
+    const { proc, pid } = host.ns.spawn([process.execPath, ...nodeArgs, CLI, 'run', '-c', config, ...extraArgs], { env: { ...process.env, JOURNAL_STREAM: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((r) => proc.on('close', (code) => r(code)));
     const d = new Daemon(proc, await pid(), exited);
     let buf = '';

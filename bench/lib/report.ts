@@ -16,6 +16,8 @@ export interface Section {
   title: string;
   body: string;
   rows: SummaryRow[];
+  /** Numbers a later item builds on (e.g. the daemon's CPU per hour for the pid watch item). */
+  data?: Record<string, number>;
 }
 
 export function table(head: string[], rows: Array<Array<string | number>>): string {

@@ -31,13 +31,19 @@ export interface Settings {
   daemonSeconds: number;
   /** Item 2: back-to-back polls of the soak (each run: with and without forced GC). */
   soakPolls: number;
-  /** Item 3: repetitions per (kill|hang) x (fall 1|fall 2). */
+  /** Item 3: repetitions per SIGSTOP (hang) case, fall 1 and fall 2. */
   latencyReps: number;
+  /** Item 3: repetitions per SIGKILL case (the pid watch path), fall 1 and fall 2. */
+  killReps: number;
+  /** Item 2c: tick() calls of the pid watch back to back. */
+  watchTicks: number;
+  /** Item 2c: seconds of each in-place window kind (idle, empty timer, the watch's timer), in rounds of about 2 s. */
+  watchSeconds: number;
   /** Item 4: runs of each `check` variant. */
   checkReps: number;
   /** Item 4: fresh processes per module for the import-time breakdown. */
   importReps: number;
-  /** Only these items (comma list of poll,daemon,soak,latency,check), empty = all. */
+  /** Only these items (comma list of poll,daemon,soak,pidwatch,latency,check), empty = all. */
   only: string[];
   out: string;
 }
@@ -53,6 +59,9 @@ export function loadSettings(): Settings {
     daemonSeconds: num('BENCH_DAEMON_SECONDS', 60, 10),
     soakPolls: num('BENCH_SOAK_POLLS', 20_000, 2_000),
     latencyReps: num('BENCH_LATENCY_REPS', 5, 2),
+    killReps: num('BENCH_KILL_REPS', 10, 3),
+    watchTicks: num('BENCH_WATCH_TICKS', 20_000, 5_000),
+    watchSeconds: num('BENCH_WATCH_SECONDS', 10, 4),
     checkReps: num('BENCH_CHECK_REPS', 20, 5),
     importReps: num('BENCH_IMPORT_REPS', 5, 2),
     only: (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean),
@@ -72,6 +81,9 @@ export const KNOBS = [
   'BENCH_DAEMON_SECONDS',
   'BENCH_SOAK_POLLS',
   'BENCH_LATENCY_REPS',
+  'BENCH_KILL_REPS',
+  'BENCH_WATCH_TICKS',
+  'BENCH_WATCH_SECONDS',
   'BENCH_CHECK_REPS',
   'BENCH_IMPORT_REPS',
   'BENCH_ONLY',

@@ -5,6 +5,8 @@
 //   node poll-worker.mjs scan   CONFIG N GAP_MS   first polls of N fresh Agents (warm process)
 //   node poll-worker.mjs pslist CONFIG N GAP_MS   N bare ps-list calls, for reference
 //   node poll-worker.mjs proc   CONFIG N GAP_MS   N /proc scans (readdir + stat, cmdline, exe)
+//   node poll-worker.mjs pidwatch CONFIG N MS    N pid watch ticks back to back, then MS of
+//                                                the watch on its 250 ms timer (item 2c)
 // A poll's cost is the CPU used from its start to the next poll's start, so work
 // that finishes after poll() resolves (sockets closing, timers) is counted too; the
 // gap between polls is a sleep, idle otherwise. Prints one JSON line.
@@ -138,6 +140,84 @@ if (mode === 'cold') {
   for (const h of https) await h.close();
   await keptAlive.close();
   emit({ parts: out });
+} else if (mode === 'pidwatch') {
+  // Item 2c: the daemon's 250 ms pid watch (the real PidWatch over the real known pids
+  // of a steady Agent). First n tick() calls back to back (the work of one tick, caches
+  // hot); then in place, as the daemon runs it: rounds of three windows, idle (nothing
+  // scheduled), an empty setInterval of the watch's period (the timer wake-up alone)
+  // and the watch ticking on the same timer, `gap` ms in all per kind.
+  const { PidWatch, PID_WATCH_MS } = await dist('agent/pid-watch.js');
+  const agent = new Agent(config, freshMemory(), { ...opts, persist: true });
+  for (let i = 0; i < 5; i++) {
+    await agent.poll();
+    await sleep(20);
+  }
+  // The HTTP connections closed (their keep-alive timers would land in the windows);
+  // the known pids stay with the process probes.
+  await agent.close();
+  const known = agent.knownPids();
+  const owners = Object.fromEntries(Object.entries(known).map(([k, v]) => [k, v?.pids?.length ?? 0]));
+  let reports = 0;
+  const watch = new PidWatch(() => agent.knownPids(), (gone) => void (reports += gone.length));
+  let watchTicks = 0;
+  const tick = watch.tick.bind(watch);
+  watch.tick = () => {
+    watchTicks += 1;
+    return tick();
+  };
+  const ROUNDS = Math.max(3, Math.min(10, Math.round(gap / 2000)));
+  const windowMs = gap / ROUNDS;
+  const cpuOver = async (startFn, stopFn) => {
+    await sleep(100);
+    const c0 = process.cpuUsage();
+    const w0 = performance.now();
+    startFn?.();
+    await sleep(windowMs);
+    stopFn?.();
+    const c = process.cpuUsage(c0);
+    return { cpuUs: c.user + c.system, ms: performance.now() - w0 };
+  };
+  // 1. Back to back, in batches of 1000 (the first batch is the warm-up, not counted):
+  // the work of a tick alone, caches hot; and V8 compiles tick() hot, as in a daemon
+  // that has run for a while.
+  const BATCH = 1000;
+  const batches = [];
+  for (let b = 0; b <= Math.max(1, Math.round(n / BATCH)); b++) {
+    const c0 = process.cpuUsage();
+    const w0 = performance.now();
+    for (let i = 0; i < BATCH; i++) watch.tick();
+    const c = process.cpuUsage(c0);
+    if (b > 0) batches.push({ cpuUs: (c.user + c.system) / BATCH, wallUs: ((performance.now() - w0) * 1000) / BATCH });
+    await sleep(5);
+  }
+  const warmAfterTicks = watchTicks;
+  // 2. In place, as the daemon runs it, once the garbage of step 1 is collected (with
+  // --expose-gc; else V8 may collect it in the middle of a window).
+  await sleep(500);
+  globalThis.gc?.();
+  await sleep(2000);
+  const rounds = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const idle = await cpuOver();
+    let emptyTicks = 0;
+    let timer;
+    const empty = await cpuOver(
+      () => (timer = setInterval(() => void (emptyTicks += 1), PID_WATCH_MS)).unref(),
+      () => clearInterval(timer),
+    );
+    // What watch.start() sets up (setInterval(() => this.tick(), 250)), without stop()
+    // between the windows: that would close the watch's open files, and reopening them
+    // is not what a running daemon does each tick.
+    const before = watchTicks;
+    let watchTimer;
+    const paced = await cpuOver(
+      () => (watchTimer = setInterval(() => watch.tick(), PID_WATCH_MS)).unref(),
+      () => clearInterval(watchTimer),
+    );
+    rounds.push({ idle, empty: { ...empty, ticks: emptyTicks }, paced: { ...paced, ticks: watchTicks - before } });
+  }
+  watch.stop();
+  emit({ periodMs: PID_WATCH_MS, owners, pids: Object.values(owners).reduce((a, b) => a + b, 0), batches, reports, rounds, warmAfterTicks });
 } else {
   console.error(`unknown mode ${mode}`);
   process.exit(64);
