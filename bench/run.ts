@@ -153,7 +153,7 @@ function render(m: Record<string, string>, sections: Section[]): string {
     '',
     table(['', ''], [...Object.entries(m), ['load average at end', loadavg().map((x) => x.toFixed(2)).join(', ')]]),
     '',
-    'Other work on the machine during the run shows in the load averages; the bench does not stop it. Contention from outside this machine (its host) does not show there: the noise probe (`workers/idle-probe.mjs`: an idle node process, then an empty 250 ms `setInterval`) does. On a quiet machine an idle node process is charged well under 1 ms of CPU per second asleep and about 0.1-0.3 ms per timer wake-up; many times that means time the CPU was not really running is being charged to processes, and every small, frequent cost below (the 250 ms pid watch above all) reads high by as much.',
+    'Other work on the machine during the run shows in the load averages; the bench does not stop it. What the machine charges a process for waking up does not show there, and it varies a lot: the noise probe (`workers/idle-probe.mjs`: an idle node process asleep, then an empty 250 ms `setInterval`) shows it at the start and at the end. On the 2-core VM these results come from it ranged, over one afternoon, from about 0.1 ms of CPU per second asleep and 0.2 ms per wake-up to several ms of both (higher, oddly, when the machine was otherwise idle); every small, frequent cost below (the 250 ms pid watch above all) moves with it.',
     '',
     'Reproduce, as root on a fresh clone (root for the pid/network namespaces):',
     '',

@@ -1,9 +1,9 @@
 // How much CPU this machine charges an idle node process right now: CPU per second
-// asleep, and per wake-up of an empty 250 ms setInterval. Near zero and ~0.1 ms on a
-// quiet machine; when the host is contended (time the vCPU is not running gets charged
-// to whatever task was on it), both grow many times over, and so does every small,
-// frequent cost this bench measures (the pid watch above all). run.ts runs it at the
-// start and at the end and puts both in the machine table.
+// asleep, and per wake-up of an empty 250 ms setInterval. On the VM the committed
+// results come from these ranged from ~0.1 ms/s and ~0.2 ms to several ms of both over
+// one afternoon, whatever the code, and every small, frequent cost this bench measures
+// (the pid watch above all) moves with them. run.ts runs it at the start and at the end
+// and puts both in the machine table.
 //   node idle-probe.mjs [MS]     MS asleep, then MS of the empty timer; prints one JSON line
 import { emit, sleep } from './common.mjs';
 
