@@ -2,6 +2,8 @@
 // service (failing probes spelled out under it), keepalived, the VIP, the last actions.
 // Times are the host's local time; the JSON form has them in ISO.
 import type { ActionStatus, ServiceStatus, StatusReport } from './status.js';
+export { human };
+import { human } from '../config/duration.js';
 
 export function formatStatus(r: StatusReport): string {
   const now = Date.parse(r.generatedAt);
@@ -87,18 +89,6 @@ export function table(rows: string[][]): string[] {
 const latency = (ms: number) => `${ms < 10 ? Math.round(ms * 10) / 10 : Math.round(ms)}ms`;
 
 /** "850ms", "1.5s", "12s", "5m12s", "2h03m", "3d4h". */
-export function human(ms: number): string {
-  ms = Math.max(0, Math.round(ms));
-  if (ms < 1000) return `${ms}ms`;
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return ms < 10_000 ? `${Math.round(ms / 100) / 10}s` : `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return s % 60 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return m % 60 ? `${h}h${String(m % 60).padStart(2, '0')}m` : `${h}h`;
-  const d = Math.floor(h / 24);
-  return h % 24 ? `${d}d${h % 24}h` : `${d}d`;
-}
 
 /** Local "HH:MM:SS" within a day of now, else "YYYY-MM-DD HH:MM". */
 export function clock(isoTime: string, now: number): string {

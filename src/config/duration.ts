@@ -30,3 +30,17 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return `"${value}"`;
   return `${typeof value} ${String(value)}`;
 }
+
+/** A duration for people: 850ms, 1.5s, 21s, 2m05s, 3h, 2d4h. */
+export function human(ms: number): string {
+  ms = Math.max(0, Math.round(ms));
+  if (ms < 1000) return `${ms}ms`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return ms < 10_000 ? `${Math.round(ms / 100) / 10}s` : `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return m % 60 ? `${h}h${String(m % 60).padStart(2, '0')}m` : `${h}h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d}d${h % 24}h` : `${d}d`;
+}

@@ -86,9 +86,12 @@ const url = text('a URL').superRefine((u, ctx) => {
   }
 });
 
-const httpCheck = z.strictObject({
+// A health endpoint on this host answers in milliseconds: half a second without an
+// answer is a hang (fall x timeout: a hung tomcat is down after about 1 s). The VIP,
+// asked across the network, keeps a second.
+const httpCheckOf = (timeout: string) => z.strictObject({
   url,
-  timeout: duration('2s'),
+  timeout: duration(timeout),
   expectStatus: z
     .array(count(100, 599))
     .min(1, 'expected at least one status code')
@@ -99,6 +102,7 @@ const httpCheck = z.strictObject({
   }).transform((d) => d.toLowerCase()).optional(),
   tlsVerify: flag.default(true),
 });
+const httpCheck = httpCheckOf('500ms');
 
 export interface TcpTarget {
   host: string;
@@ -162,6 +166,9 @@ const service = z
     tcp: tcpCheck.optional(),
     fall: count(1, 100).default(2),
     rise: count(1, 100).default(2),
+    // After a failed probe the service is asked again this soon, not at the next tick,
+    // until `fall` failed probes in a row make it down (keepalived's delay_before_retry).
+    retryDelay: duration('100ms'),
     restart: restart.optional(),
   })
   .superRefine((s, ctx) => {
@@ -219,7 +226,7 @@ const notify = z
   });
 
 export const configSchema = z.strictObject({
-  interval: duration('3s').superRefine((ms, ctx) => {
+  interval: duration('1s').superRefine((ms, ctx) => {
     if (cronExpression(ms) === null) {
       ctx.addIssue({
         code: 'custom',
@@ -245,7 +252,7 @@ export const configSchema = z.strictObject({
     stop: command('60s').optional(),
     // The VIP as clients reach it. Probed every poll; after a failover it tells whether
     // the peer took over, or whether no healthy host remains.
-    vip: httpCheck.optional(),
+    vip: httpCheckOf('1s').optional(),
     // stop: stop keepalived to move the VIP (the design card's way). track-file: write
     // 1 into a keepalived track_file (weight 0 -> FAULT, the VIP moves while keepalived
     // keeps running) and 0 to take it back.
@@ -254,11 +261,13 @@ export const configSchema = z.strictObject({
   }),
   failover: z
     .strictObject({
+      // auto: per failure, whichever costs clients less (the service's learned start
+      // time against a handover), needs the peer guard; restart-first without it.
       // restart-first: restart here, move the VIP only when that fails (the seed's order).
       // handover-first: move the VIP at once when the peer is healthy, then restart.
-      order: oneOf(['restart-first', 'handover-first'] as const, 'restart-first'),
+      order: oneOf(['auto', 'restart-first', 'handover-first'] as const, 'auto'),
     })
-    .default({ order: 'restart-first' }),
+    .default({ order: 'auto' }),
   // Prometheus text at /metrics and a read-only /healthz; off unless configured.
   metrics: z.strictObject({ listen: listenAddress }).optional(),
   notify: notify.optional(),

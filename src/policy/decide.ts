@@ -40,13 +40,13 @@ export function decide(obs: Observations, memory: Memory, config: PolicyConfig, 
   const control = config.keepalived?.control ?? 'stop';
   const k = stepKeepalived(next.keepalived, obs.keepalived, obs.outcomes, services, now, {
     control,
-    order: config.failover?.order ?? 'restart-first',
+    order: config.failover?.order ?? 'auto',
     guard: { configured: config.peer !== undefined, required: config.peer?.required ?? false },
     peer: obs.peer,
     paused: maintenance.paused,
   });
   actions.push(...k.actions);
-  events.push(...k.events, ...stepVip(next.keepalived, obs.vip, released(next.keepalived, obs.keepalived, control)));
+  events.push(...k.events, ...stepVip(next.keepalived, obs.vip, released(next.keepalived, obs.keepalived, control), now));
   return { actions, memory: next, events };
 }
 

@@ -6,11 +6,12 @@
 import type { ServiceConfig } from '../config/load.js';
 import { failoverVerdict, handoverVerdict, type GuardConfig } from './guard.js';
 import { KEEPALIVED_STABLE_MS, nextBackoff } from './limits.js';
+import { chooseOrder, handoverCost, type FailoverOrder } from './order.js';
 import type { Action, ActionOutcome, KeepalivedMemory, KeepalivedObservation, PeerObservation, PolicyEvent, ServiceMemory } from './types.js';
 
 export interface KeepalivedPolicy {
   control: 'stop' | 'track-file';
-  order: 'restart-first' | 'handover-first';
+  order: FailoverOrder;
   guard: GuardConfig;
   peer?: PeerObservation;
   /** Maintenance: observe, act on nothing. */
@@ -81,11 +82,15 @@ export function stepKeepalived(
     actions.push({ kind: 'keepalived.start', target: 'keepalived', reason });
   };
 
+  // auto without a peer guard is restart-first: nothing to weigh, nothing to say.
+  const auto = policy.order === 'auto' && policy.guard.configured && !failed.length ? autoHandover(down, mem, policy, events) : null;
   const want = failed.length
     ? { kind: 'failover' as const, names: failed.map(([n]) => n), reason: failed.map(([n, s]) => `${n}: ${s.mem.failedReason ?? 'failed'}`).join('; ') }
-    : policy.order === 'handover-first' && down.length
-      ? { kind: 'handover' as const, names: down.map(([n]) => n), reason: `${down.map(([n]) => n).join(', ')} down; restarting it with the VIP on the peer` }
-      : null;
+    : auto
+      ? { kind: 'handover' as const, ...auto }
+      : policy.order === 'handover-first' && down.length
+        ? { kind: 'handover' as const, names: down.map(([n]) => n), reason: `${down.map(([n]) => n).join(', ')} down; restarting it with the VIP on the peer` }
+        : null;
 
   if (want) {
     if (mem.failedOver) {
@@ -124,8 +129,9 @@ export function stepKeepalived(
       level: want.kind === 'failover' ? 'error' : 'warn',
       event: want.kind,
       services: want.names,
-      reason: `${want.reason}${policy.guard.configured ? `; ${verdict.reason}${wasHeld ? ' (held until now)' : ''}` : ''}`,
+      reason: `${want.reason}${policy.guard.configured && !auto ? `; ${verdict.reason}${wasHeld ? ' (held until now)' : ''}` : ''}`,
     });
+    mem.releasedAt = now;
     release(`${want.kind}: ${want.reason}`);
     return { actions, events };
   }
@@ -137,7 +143,10 @@ export function stepKeepalived(
   mem.stopPids = undefined;
   mem.held = false;
   mem.heldReason = undefined;
-  if (!notUp.length) mem.handoverSkipped = undefined;
+  if (!notUp.length) {
+    mem.handoverSkipped = undefined;
+    mem.releasedAt = undefined; // taken back before the VIP was seen answering elsewhere: nothing measured
+  }
   const healthy = critical.map(([n]) => n).join(', ') || 'no critical services configured';
 
   if (trackFile) {
@@ -182,6 +191,25 @@ export function stepKeepalived(
   if (notUp.length) return { actions, events };
   start(mem.failedOver ? `critical services healthy again (${healthy})` : `keepalived not running and critical services healthy (${healthy})`);
   return { actions, events };
+}
+
+/**
+ * failover.order auto: for each critical service that went down, chosen once per
+ * episode (restart in place is said as `restart.in_place`). The services to restart
+ * with the VIP on the peer, or null.
+ */
+function autoHandover(down: Array<[string, { mem: ServiceMemory }]>, mem: KeepalivedMemory, policy: KeepalivedPolicy, events: PolicyEvent[]): { names: string[]; reason: string } | null {
+  const reasons: string[] = [];
+  for (const [name, s] of down) {
+    if (s.mem.order !== undefined || mem.failedOver) continue;
+    const choice = chooseOrder(name, s.mem, handoverCost(mem.handoverMs), policy.guard, policy.peer);
+    s.mem.order = choice.handover ? 'handover' : 'in-place';
+    if (choice.handover) reasons.push(choice.reason);
+    else events.push({ level: 'info', event: 'restart.in_place', service: name, reason: choice.reason, startMs: s.mem.startMs });
+  }
+  const names = down.filter(([, s]) => s.mem.order === 'handover').map(([n]) => n);
+  if (!names.length) return null;
+  return { names, reason: reasons.length ? `${names.join(', ')} down: ${reasons.join('; ')}` : `${names.join(', ')} down; restarting it with the VIP on the peer` };
 }
 
 /** After giving the VIP up: keep it given up while the services are not healthy. */

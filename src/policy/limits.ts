@@ -26,3 +26,9 @@ export function budgetFreeAt(restarts: number[], now: number): number {
   if (recent.length < RESTART_BUDGET) return now;
   return Math.min(...recent) + RESTART_WINDOW_MS;
 }
+
+/**
+ * What a handover costs clients until one is measured: keepalived stopped (or in FAULT)
+ * advertises priority 0 and the peer takes the VIP within about one advert (1 s).
+ */
+export const HANDOVER_COST_MS = 1000;

@@ -1,5 +1,5 @@
 // One service's step: hysteresis, then restart -> grace -> ok / failed, within budget and backoff.
-import { formatDuration } from '../config/duration.js';
+import { formatDuration, human } from '../config/duration.js';
 import type { ServiceConfig } from '../config/load.js';
 import { applyHysteresis, failureSummary } from './health.js';
 import { budgetFreeAt, nextBackoff, RESTART_BUDGET, RESTART_WINDOW_MS, recentRestarts } from './limits.js';
@@ -50,15 +50,18 @@ export function stepService(
   };
 
   const healthy = (how: 'restart.ok' | 'service.recovered') => {
+    if (how === 'restart.ok' && mem.attemptStartedAt !== undefined) learnStart(mem, 'restart', mem.attemptStartedAt, now);
     events.push({
       level: 'info',
       event: how,
       ...base,
       attempt: how === 'restart.ok' ? mem.attempt : undefined,
       durationMs: how === 'restart.ok' && mem.attemptStartedAt !== undefined ? now - mem.attemptStartedAt : undefined,
+      startMs: how === 'restart.ok' ? mem.startMs : undefined,
       reason: mem.failed ? `healthy again after failure (${mem.failedReason})` : undefined,
     });
     mem.phase = 'idle';
+    mem.order = undefined;
     mem.attempt = 0;
     mem.failed = false;
     mem.failedReason = undefined;
@@ -84,6 +87,7 @@ export function stepService(
     mem.attemptStartedAt = now;
     mem.graceUntil = undefined;
     mem.restarts.push(now);
+    mem.sightedAt = undefined;
     // Count rise afresh from the restart, so "up" means up after it.
     mem.good = 0;
     mem.bad = 0;
@@ -104,9 +108,22 @@ export function stepService(
   }
 
   if (obs) {
+    watchStart(mem, obs, now);
     const change = applyHysteresis(mem, obs, cfg.fall, cfg.rise, now);
     if (change?.to === 'down') events.push({ level: 'warn', event: 'service.down', ...base, reason: failureSummary(obs) });
-    if (change?.to === 'up') events.push({ level: 'info', event: 'service.up', ...base, reason: change.from === 'unknown' ? 'first healthy polls' : undefined });
+    if (change?.to === 'up') {
+      // A process we saw starting (not our restart): how long it took.
+      const sighted = mem.sightedAt !== undefined && mem.phase === 'idle';
+      if (sighted) learnStart(mem, 'sighting', mem.sightedAt!, now);
+      mem.sightedAt = undefined;
+      events.push({
+        level: 'info',
+        event: 'service.up',
+        ...base,
+        startMs: sighted ? mem.startMs : undefined,
+        reason: sighted ? `started in ${human(mem.startMs!)} (from its first sighting)` : change.from === 'unknown' ? 'first healthy polls' : undefined,
+      });
+    }
   }
 
   if (mem.phase === 'grace') {
@@ -119,3 +136,24 @@ export function stepService(
   if (mem.phase === 'idle' && mem.health === 'down' && !paused) maybeRestart();
   return { actions, events };
 }
+
+/**
+ * Before hysteresis: remember the first good poll of a run (clients are served from
+ * then on), and a new process seen while the service is not healthy (it is starting).
+ * Nothing changes while a service is steady, so its memory is not rewritten.
+ */
+function watchStart(mem: ServiceMemory, obs: ServiceObservation, now: number): void {
+  if (obs.ok && mem.good === 0) mem.firstGoodAt = now;
+  const pids = obs.probes.find((p) => p.probe === 'process' && p.ok)?.pids;
+  if (!pids?.length || samePids(mem.pids, pids)) return;
+  mem.pids = [...pids];
+  if (!obs.ok && mem.phase === 'idle') mem.sightedAt = now;
+}
+
+function learnStart(mem: ServiceMemory, from: 'restart' | 'sighting', since: number, now: number): void {
+  mem.startMs = Math.max(0, (mem.firstGoodAt ?? now) - since);
+  mem.startFrom = from;
+  mem.startAt = now;
+}
+
+const samePids = (a: number[] | undefined, b: number[]) => a !== undefined && a.length === b.length && a.every((p, i) => p === b[i]);

@@ -117,6 +117,23 @@ export interface ServiceMemory {
   /** Start times of restarts inside the budget window. */
   restarts: number[];
   last?: LastAction;
+  /**
+   * How long it took to start last time (ms): from our restart, or from the first
+   * sighting of a new process that was not healthy yet, to the first of the `rise`
+   * good polls (when clients are served again). Survives agent restarts.
+   */
+  startMs?: number;
+  /** How startMs was measured, and when. */
+  startFrom?: 'restart' | 'sighting';
+  startAt?: number;
+  /** The first good poll of the current run of good polls. */
+  firstGoodAt?: number;
+  /** A new process was seen, not healthy yet, at this time (it is starting). */
+  sightedAt?: number;
+  /** The pids the process probe found last (to tell a new process). */
+  pids?: number[];
+  /** failover.order auto: what was chosen for this episode (said once). */
+  order?: 'handover' | 'in-place';
 }
 
 export interface KeepalivedMemory {
@@ -145,6 +162,10 @@ export interface KeepalivedMemory {
   handedOver?: boolean;
   /** handover-first could not hand over this episode (said once). */
   handoverSkipped?: boolean;
+  /** When this host last released the VIP, until the VIP is seen answering (measures a handover). */
+  releasedAt?: number;
+  /** Last measured handover: from releasing the VIP to the VIP answering from the peer (ms). */
+  handoverMs?: number;
   last?: LastAction;
 }
 

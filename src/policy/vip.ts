@@ -5,7 +5,7 @@ import type { KeepalivedMemory, PolicyEvent, VipObservation } from './types.js';
 
 export const VIP_FALL = 3;
 
-export function stepVip(mem: KeepalivedMemory, vip: VipObservation | undefined, released: boolean): PolicyEvent[] {
+export function stepVip(mem: KeepalivedMemory, vip: VipObservation | undefined, released: boolean, now: number): PolicyEvent[] {
   if (!vip) return [];
   // Only once this host has let go of the VIP does a silent VIP mean "nobody": before,
   // this host's own broken service answers it (502s while the failover is decided).
@@ -15,6 +15,11 @@ export function stepVip(mem: KeepalivedMemory, vip: VipObservation | undefined, 
   }
   if (vip.ok) {
     mem.vipBad = 0;
+    // The VIP answers from the peer: what this handover cost (failover.order auto weighs it).
+    if (mem.releasedAt !== undefined) {
+      mem.handoverMs = now - mem.releasedAt;
+      mem.releasedAt = undefined;
+    }
     if (!mem.vipUnserved) return [];
     mem.vipUnserved = false;
     return [{ level: 'info', event: 'vip.served', reason: 'the VIP answers again' }];

@@ -147,8 +147,8 @@ describe('policy: failover.order handover-first', () => {
     assert.equal(p.memory.keepalived.failedOver, true);
   });
 
-  it('restart-first (the default), tomcat process gone -> restart only, the VIP stays', () => {
-    const p = play(T, [...healthy, { t: 2, gone, peer: peerOk }], undefined, guard);
+  it('restart-first chosen explicitly, tomcat process gone, the peer healthy -> restart only, the VIP stays', () => {
+    const p = play(T, [...healthy, { t: 2, gone, peer: peerOk }], undefined, { ...guard, failover: { order: 'restart-first' as const } });
     assert.deepEqual(kinds(p), ['', '', 'restart:tomcat']);
   });
 });

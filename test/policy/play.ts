@@ -10,6 +10,7 @@ export const svc = (over: Partial<Svc> = {}): Svc => ({
   process: { name: 'java' },
   fall: 2,
   rise: 2,
+  retryDelay: 100,
   restart: { command: ['/bin/true'], timeout: 60_000, grace: 30_000, attempts: 1 },
   ...over,
 });
@@ -23,6 +24,8 @@ export interface Poll {
   kpids?: number[];
   /** The VIP's URL answered (undefined: no vip check configured). */
   vip?: boolean;
+  /** A service's process runs with these pids (its process probe passes; `up` is then its HTTP probe). */
+  pids?: Record<string, number[]>;
   /** Services whose process is gone (a definite process-probe failure, no fall). */
   gone?: Record<string, boolean>;
   /** What the peer's /healthz said (undefined: not asked). */
@@ -48,6 +51,11 @@ export function play(services: Record<string, Svc>, polls: Poll[], memory: Memor
           Object.keys(services).map((n) => {
             const gone = p.gone?.[n] ?? false;
             const ok = !gone && (p.up?.[n] ?? true);
+            const pids = p.pids?.[n];
+            if (pids) {
+              const http = { probe: 'http' as const, ok, durationMs: 500, reason: ok ? undefined : 'no complete answer within 500 ms' };
+              return [n, { ok, probes: [{ probe: 'process' as const, ok: true, durationMs: 1, pids }, http] }];
+            }
             return [n, { ok, probes: [{ probe: 'process' as const, ok, durationMs: 1, reason: ok ? undefined : `no ${n} process`, ...(gone && { gone }) }] }];
           }),
         ),
