@@ -20,8 +20,10 @@ declare -A PROBE=(
   [psmisc]=/usr/bin/killall
   [curl]=/usr/bin/curl
   [default-jre-headless]=/usr/bin/java
+  [default-jdk-headless]=/usr/bin/javac
 )
-PACKAGES=(keepalived nginx tomcat10 iproute2 util-linux procps psmisc curl default-jre-headless)
+# default-jdk-headless: javac, which builds the lab's webapp (lab/webapp) at lab set-up.
+PACKAGES=(keepalived nginx tomcat10 iproute2 util-linux procps psmisc curl default-jre-headless default-jdk-headless)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

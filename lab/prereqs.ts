@@ -12,6 +12,8 @@ const REQUIRED: Array<[pkg: string, file: string]> = [
   ['psmisc', '/usr/bin/killall'],
   ['curl', '/usr/bin/curl'],
   ['default-jre-headless', '/usr/bin/java'],
+  // javac builds the lab's webapp (lab/webapp) at lab set-up.
+  ['default-jdk-headless', '/usr/bin/javac'],
 ];
 
 /** Why the lab cannot run on this machine, or undefined when it can. */

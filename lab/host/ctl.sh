@@ -9,6 +9,7 @@
 #
 #   service     actions
 #   tomcat      start [--wait] | stop | restart | kill [SIG] | status | ready
+#               fault 500|flap|clear [500|flap]|status | deploy [SECONDS]
 #   nginx       start | stop | restart | kill [SIG] | status | ready
 #   keepalived  start | stop | restart | kill [SIG] | status
 #   agent       start | stop | status      (ha-watchdog: node dist/cli.js run)
@@ -18,6 +19,17 @@
 #
 # "start" of tomcat/nginx/keepalived fails (exit 1) while the switch file
 # <hostdir>/fail/<service> exists. Exit codes: 0 ok, 1 failed, 2 usage/refused.
+#
+# tomcat's run-time faults (the lab webapp, lab/webapp/halab/Faults.java, reads
+# them at each request):
+#   fault 500    every request to the running JVM(s) answers HTTP 500, the
+#                application and /health alike, while that JVM lives: the file
+#                fail/tomcat-500 holds its pid, so a restart heals it
+#   fault flap   /health alternates 500 / 200 per request (fail/tomcat-health-flap);
+#                the application keeps serving
+#   fault clear [500|flap]   remove one fault or both; fault status: print them
+# tomcat deploy [SECONDS]: how long the webapp's deployment takes at the next
+# start (<hostdir>/tomcat/deploy-seconds); without SECONDS, print it.
 set -uo pipefail
 
 hostdir=${1:?usage: ctl.sh <hostdir> <service> <action>}
@@ -143,6 +155,46 @@ tomcat_stop() {
   return 0
 }
 
+# Run-time faults of the lab webapp (see the header).
+tomcat_fault() {
+  local what=${1:-status} pids tmp
+  case $what in
+    500)
+      pids=$(tomcat_pids | tr '\n' ' ')
+      pids=${pids% }
+      [[ -n $pids ]] || { log "no tomcat running: nothing to fault"; exit 1; }
+      tmp=$FAIL/.tomcat-500.$$
+      echo "$pids" >"$tmp" && mv -f "$tmp" "$FAIL/tomcat-500" || exit 1
+      log "HTTP 500 fault on tomcat pid(s) $pids (until cleared or restarted)" ;;
+    flap)
+      echo "set by the lab" >"$FAIL/tomcat-health-flap" || exit 1
+      log "health flapping fault on (/health alternates 500/200)" ;;
+    clear)
+      case ${2:-all} in
+        500) rm -f "$FAIL/tomcat-500" ;;
+        flap) rm -f "$FAIL/tomcat-health-flap" ;;
+        all) rm -f "$FAIL/tomcat-500" "$FAIL/tomcat-health-flap" ;;
+        *) echo "ctl.sh: tomcat fault clear [500|flap]" >&2; exit 2 ;;
+      esac
+      log "fault ${2:-all} cleared" ;;
+    status)
+      [[ -e $FAIL/tomcat-500 ]] && echo "500 (pids $(head -c 200 "$FAIL/tomcat-500"))"
+      [[ -e $FAIL/tomcat-health-flap ]] && echo "flap"
+      exit 0 ;;
+    *) echo "ctl.sh: tomcat fault 500|flap|clear [500|flap]|status" >&2; exit 2 ;;
+  esac
+  exit 0
+}
+
+tomcat_deploy() {
+  local f=$hostdir/tomcat/deploy-seconds
+  if [[ $# -eq 0 ]]; then cat "$f" 2>/dev/null || echo 0; exit 0; fi
+  [[ $1 =~ ^[0-9]{1,3}(\.[0-9]{1,3})?$ ]] || { echo "ctl.sh: tomcat deploy SECONDS (e.g. 20 or 0.5)" >&2; exit 2; }
+  echo "$1" >"$f.tmp" && mv -f "$f.tmp" "$f" || exit 1
+  log "deployment time at the next start: $1 s"
+  exit 0
+}
+
 # --- nginx -------------------------------------------------------------------
 NGINX_ARGS=(-c "$hostdir/nginx/nginx.conf" -p "$hostdir/nginx/" -e "$LOGS/nginx-error.log")
 nginx_pids() { pgrep -x nginx || true; }
@@ -253,6 +305,8 @@ case "$service:$action" in
   tomcat:kill) signal "${1:-KILL}" $(tomcat_pids) ;;
   tomcat:status) status_of tomcat $(tomcat_pids) ;;
   tomcat:ready) http_ok http://127.0.0.1:8080/ ;;
+  tomcat:fault) tomcat_fault "$@" ;;
+  tomcat:deploy) tomcat_deploy "$@" ;;
 
   nginx:start) nginx_start ;;
   nginx:stop) nginx_stop; exit $? ;;
