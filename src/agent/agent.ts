@@ -25,6 +25,10 @@ export interface AgentOptions {
   onEvent?: (e: PolicyEvent) => void;
   /** An action finished: the daemon polls at once instead of waiting for the next tick. */
   onOutcome?: () => void;
+  /** How long a poll waits for its probes' answers before deciding on those it has (default: all). */
+  waitMs?: number;
+  /** A probe answered after its poll had decided: the daemon polls at once to take it. */
+  onLate?: () => void;
 }
 
 export interface PollResult {
@@ -34,6 +38,11 @@ export interface PollResult {
   durationMs: number;
   /** Full process-table scans this poll needed (0 when every known pid was confirmed). */
   scans: number;
+  /**
+   * A service failed a probe but is not down yet (fewer than `fall` failures in a row):
+   * probe again this soon rather than at the next tick.
+   */
+  retryInMs?: number;
 }
 
 export class Agent {
@@ -46,6 +55,8 @@ export class Agent {
   last?: PollResult;
   /** When the last poll finished (epoch ms). */
   lastPollAt?: number;
+  /** The newest answer of every probe (a poll decides on the fresh ones only), for `status`. */
+  seen?: Omit<Observations, 'outcomes'>;
   /** The last few actions and how they ended, for `status`. */
   readonly recent: RecentActions;
 
@@ -55,6 +66,7 @@ export class Agent {
     private readonly opts: AgentOptions,
   ) {
     this.probes = new Probes(config, opts.list);
+    this.probes.onLate = opts.onLate;
     this.recent = RecentActions.fromMemory(memory);
     if (opts.persist && !opts.dryRun) this.probes.seedPids(loadPids(config.stateDir));
   }
@@ -68,7 +80,7 @@ export class Agent {
     // Outcomes first, then the probes: an action that finishes while we probe is paired
     // with a process table taken after it, never before.
     const outcomes = this.outcomes.splice(0);
-    const observed: Omit<Observations, 'outcomes'> = await this.probes.observe();
+    const observed: Omit<Observations, 'outcomes'> = await this.probes.observe(this.opts.waitMs);
     this.keepalivedPids = observed.keepalived.pids;
     // The peer guard is asked only when this poll's decision may hinge on it.
     if (wantsPeer(observed, this.memory, this.config)) observed.peer = await this.probes.askPeer();
@@ -78,9 +90,27 @@ export class Agent {
     for (const e of d.events) this.emit(e);
     if (!this.opts.readOnly) for (const a of d.actions) this.start(a);
     this.persist();
-    this.last = { observations, actions: d.actions, events: d.events, durationMs: Math.round(performance.now() - started), scans: this.probes.lastScans };
+    this.seen = {
+      services: { ...this.seen?.services, ...observed.services },
+      keepalived: observed.keepalived,
+      ...((observed.vip ?? this.seen?.vip) && { vip: observed.vip ?? this.seen?.vip }),
+    };
+    const retryInMs = this.retryIn(observed.services);
+    this.last = { observations, actions: d.actions, events: d.events, durationMs: Math.round(performance.now() - started), scans: this.probes.lastScans, ...(retryInMs !== undefined && { retryInMs }) };
     this.lastPollAt = Date.now();
     return this.last;
+  }
+
+  /** The soonest re-probe a failing, not yet down, service asks for (fall counts probes, not ticks). */
+  private retryIn(fresh: Observations['services']): number | undefined {
+    let soonest: number | undefined;
+    for (const [name, obs] of Object.entries(fresh)) {
+      const cfg = this.config.services[name];
+      const mem = this.memory.services[name];
+      if (obs.ok || !cfg || !mem || mem.health === 'down' || this.probes.probing(name)) continue;
+      soonest = Math.min(soonest ?? Infinity, cfg.retryDelay);
+    }
+    return soonest;
   }
 
   /** The pids the process probes confirm each poll (for the 250 ms pid watch). */
@@ -130,6 +160,7 @@ export class Agent {
   async reload(config: Config): Promise<void> {
     const old = this.probes;
     this.probes = new Probes(config, this.opts.list);
+    this.probes.onLate = this.opts.onLate;
     this.probes.seedPids(old.knownPids());
     this.config = config;
     await old.close();

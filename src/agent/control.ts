@@ -34,7 +34,8 @@ export function handle(req: ControlRequest, ctx: ControlContext): ControlRespons
     buildStatus({
       config: ctx.config(),
       memory: ctx.agent.memory,
-      last: ctx.agent.last,
+      // The newest answer of each probe, not only those the last poll decided on.
+      last: ctx.agent.last && ctx.agent.seen ? { ...ctx.agent.last, observations: { ...ctx.agent.seen, outcomes: [] } } : ctx.agent.last,
       lastPollAt: ctx.agent.lastPollAt,
       actions: ctx.agent.recent.list(),
       agent: { pid: process.pid, version: ctx.version, startedAt: ctx.startedAt, dryRun: ctx.dryRun },

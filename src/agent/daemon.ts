@@ -16,6 +16,14 @@ import { PidWatch } from './pid-watch.js';
 import { createNotifier } from './notify.js';
 import { restoreState } from './state.js';
 
+/**
+ * A poll waits this long for its probes' answers, then decides on those it has; a
+ * slower answer (a hung service's HTTP check) is taken by a poll of its own when it
+ * comes, so it never holds up the other services or the ticks. Healthy probes answer
+ * in a few milliseconds.
+ */
+export const POLL_WAIT_MS = 250;
+
 export interface DaemonOptions {
   configPath: string;
   dryRun: boolean;
@@ -60,6 +68,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     persist: true,
     onEvent: (e) => outlets.send(e),
     onOutcome: () => kick(),
+    waitMs: POLL_WAIT_MS,
+    onLate: () => kick(),
   });
   const pidWatch = new PidWatch(
     () => agent.knownPids(),
@@ -88,9 +98,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // loop (no timer) or a poll loop that stopped (no recent poll) gets the agent restarted.
   const stopKeepAlive = notify.keepAlive(() => Date.now() - lastPollEnd < 2 * config.interval + 60_000);
 
+  // A failing service not yet down is probed again after its retryDelay, not at the
+  // next tick: fall counts probes. One timer, owned by the loop.
+  let retryTimer: NodeJS.Timeout | undefined;
   const pollOnce = async () => {
     try {
       const r = await agent.poll();
+      clearTimeout(retryTimer);
+      if (r.retryInMs !== undefined) retryTimer = setTimeout(() => kick(), r.retryInMs);
       outlets.observe(r, agent.memory);
       if (r.durationMs > config.interval) {
         log.warn({ event: 'poll.slow', durationMs: r.durationMs, interval: config.interval }, `poll took ${r.durationMs} ms, longer than the ${formatDuration(config.interval)} interval`);
@@ -110,9 +125,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const tick = () => {
     if (stopping) return;
     if (polling) {
-      // A poll kicked out of schedule a moment ago is not a slow one: run this tick after it.
-      if (Date.now() - pollStartedAt < config.interval) again = true;
-      else log.warn({ event: 'poll.slow', interval: config.interval }, 'previous poll still running; skipping this tick');
+      // Never skipped: run this tick right after the poll in progress (a poll waits at
+      // most POLL_WAIT_MS for probes, so only a stuck peer or a slow disk makes it long).
+      again = true;
+      if (Date.now() - pollStartedAt >= config.interval) log.warn({ event: 'poll.slow', interval: config.interval }, 'previous poll still running; this tick runs after it');
       return;
     }
     polling = run();
@@ -187,6 +203,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       log.info({ event: 'agent.stopping', signal }, `${signal}: finishing what is in flight`);
       await control?.close();
       pidWatch.stop();
+      clearTimeout(retryTimer);
       await task.stop();
       await polling;
       // Each command is bounded by its own timeout (then TERM, then KILL).

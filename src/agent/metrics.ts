@@ -3,10 +3,11 @@
 // collide, and no collectDefaultMetrics: the daemon polls every 1-3 s and must stay
 // cheap; the two process gauges operators look for are computed only at scrape time.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { handoverCost } from '../policy/order.js';
 import type { Memory } from '../policy/types.js';
 import type { PollResult } from './agent.js';
 
-// 1 ms .. 5 s: a process probe through /proc is well under 1 ms, an HTTP timeout is 2 s by default.
+// 1 ms .. 5 s: a process probe through /proc is well under 1 ms, an HTTP timeout is 500 ms by default.
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 const KEEPALIVED_ACTIONS = { 'keepalived.start': 'start', 'keepalived.stop': 'stop', 'vip.release': 'release', 'vip.reclaim': 'reclaim' } as const;
@@ -22,6 +23,8 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly serviceUp: Gauge<'service'>;
   private readonly serviceFailed: Gauge<'service'>;
+  private readonly startSeconds: Gauge<'service'>;
+  private readonly handoverSeconds: Gauge<'measured'>;
   private readonly probeDuration: Histogram<'service' | 'probe'>;
   private readonly probeFailures: Counter<'service' | 'probe'>;
   private readonly restarts: Counter<'service' | 'result'>;
@@ -44,13 +47,15 @@ export class Metrics {
     const p = 'ha_watchdog_';
     this.serviceUp = new Gauge({ name: `${p}service_up`, help: 'The service is up after fall/rise (1), or down or not yet known (0).', labelNames: ['service'], registers });
     this.serviceFailed = new Gauge({ name: `${p}service_failed`, help: 'Restart attempts are exhausted or the budget spent: the service counts as failed (1).', labelNames: ['service'], registers });
+    this.startSeconds = new Gauge({ name: `${p}service_start_seconds`, help: 'How long the service took to start last time (restart or first sighting to healthy); absent until seen.', labelNames: ['service'], registers });
+    this.handoverSeconds = new Gauge({ name: `${p}handover_seconds`, help: 'What a handover costs, as failover.order auto weighs it: the last one measured (release to the VIP answering from the peer, measured="true"), else the 1 s estimate (measured="false").', labelNames: ['measured'], registers });
     this.probeDuration = new Histogram({ name: `${p}probe_duration_seconds`, help: 'Time one probe took.', labelNames: ['service', 'probe'], buckets: SECONDS_BUCKETS, registers });
     this.probeFailures = new Counter({ name: `${p}probe_failures_total`, help: 'Probes that failed (before fall/rise).', labelNames: ['service', 'probe'], registers });
     this.restarts = new Counter({ name: `${p}restarts_total`, help: 'Restart commands that finished, by whether the command succeeded.', labelNames: ['service', 'result'], registers });
     this.restartFailures = new Counter({ name: `${p}restart_failures_total`, help: 'Failed restart attempts: the command failed, or the service was not healthy within grace.', labelNames: ['service'], registers });
     this.failovers = new Counter({ name: `${p}failovers_total`, help: 'Failovers: a critical service failed and keepalived is stopped so the VIP moves.', registers });
     this.failoverHeld = new Counter({ name: `${p}failover_held_total`, help: 'Failovers held back because the peer is unhealthy too.', registers });
-    this.handovers = new Counter({ name: `${p}handovers_total`, help: 'Handovers (failover.order handover-first): the VIP given to the peer while a service restarts.', registers });
+    this.handovers = new Counter({ name: `${p}handovers_total`, help: 'Handovers (failover.order auto or handover-first): the VIP given to the peer while a service restarts.', registers });
     this.failedOver = new Gauge({ name: `${p}failed_over`, help: 'This host has given the VIP away (failover or handover) and not taken it back yet (1).', registers });
     this.onHold = new Gauge({ name: `${p}failover_on_hold`, help: 'A failover is due but held because the peer is unhealthy too (1).', registers });
     this.keepalivedActions = new Counter({ name: `${p}keepalived_actions_total`, help: 'keepalived starts and stops, and VIP releases and reclaims through the track file, that finished.', labelNames: ['action', 'result'], registers });
@@ -80,7 +85,11 @@ export class Metrics {
       if (!this.known.has(service)) this.addService(service);
       this.serviceUp.set({ service }, m.health === 'up' ? 1 : 0);
       this.serviceFailed.set({ service }, m.failed ? 1 : 0);
+      if (m.startMs !== undefined) this.startSeconds.set({ service }, m.startMs / 1000);
     }
+    const measured = memory.keepalived.handoverMs !== undefined;
+    this.handoverSeconds.remove({ measured: String(!measured) });
+    this.handoverSeconds.set({ measured: String(measured) }, handoverCost(memory.keepalived.handoverMs) / 1000);
     for (const service of this.known.keys()) if (!Object.hasOwn(memory.services, service)) this.removeService(service);
 
     for (const [service, obs] of Object.entries(r.observations.services)) {
@@ -139,6 +148,7 @@ export class Metrics {
     this.restartFailures.remove({ service });
     this.serviceUp.remove({ service });
     this.serviceFailed.remove({ service });
+    this.startSeconds.remove({ service });
     this.known.delete(service);
   }
 }

@@ -24,10 +24,10 @@ export function formatStatus(r: StatusReport): string {
   } else out.push('MAINTENANCE  not paused');
   out.push('');
 
-  const rows = [['SERVICE', 'STATE', 'SINCE', 'LAST PROBES', 'RESTARTS', 'BACKOFF']];
+  const rows = [['SERVICE', 'STATE', 'SINCE', 'LAST PROBES', 'STARTS IN', 'RESTARTS', 'BACKOFF']];
   const problems: string[] = [];
   for (const [name, s] of Object.entries(r.services)) {
-    rows.push([name, stateCell(s), s.since ? `${clock(s.since, now)} (${human(now - Date.parse(s.since))})` : '-', probesCell(s), `${s.restarts.inWindow}/${s.restarts.budget} in ${human(s.restarts.windowMs)}`, backoffCell(s, now)]);
+    rows.push([name, stateCell(s), s.since ? `${clock(s.since, now)} (${human(now - Date.parse(s.since))})` : '-', probesCell(s), s.start ? human(s.start.ms) : '-', `${s.restarts.inWindow}/${s.restarts.budget} in ${human(s.restarts.windowMs)}`, backoffCell(s, now)]);
     for (const p of s.lastPoll?.probes ?? []) if (!p.ok) problems.push(`  ${name} ${p.probe}: ${p.reason ?? 'failed'}`);
     if (s.failed && s.failedReason) problems.push(`  ${name} failed: ${s.failedReason}`);
   }
@@ -41,6 +41,7 @@ export function formatStatus(r: StatusReport): string {
     k.failoverHeld && `failover held: ${k.failoverHeldReason ?? 'the peer is not healthy either'}`,
     k.phase !== 'idle' && `${k.phase}`,
     k.nextStartAt && !k.running && Date.parse(k.nextStartAt) > now && `next start in ${human(Date.parse(k.nextStartAt) - now)}`,
+    k.handoverMs !== null && `last handover took ${human(k.handoverMs)}`,
   ].filter(Boolean);
   out.push(`KEEPALIVED   ${kstate}${knotes.length ? `; ${knotes.join('; ')}` : ''}`);
   const v = r.vip;

@@ -51,6 +51,8 @@ export interface ServiceStatus {
   restarts: { inWindow: number; budget: number; windowMs: number; nextAllowedAt: string | null };
   /** Healing a failed service backs off; null when not backing off. */
   backoff: { ms: number; nextTryAt: string | null } | null;
+  /** How long it took to start last time (from our restart, or from the first sighting of a new process, to healthy); null until seen. */
+  start: { ms: number; from: 'restart' | 'sighting'; at: string | null } | null;
 }
 
 export interface ProbeStatus {
@@ -74,6 +76,8 @@ export interface KeepalivedStatus {
   failoverHeldReason: string | null;
   nextStartAt: string | null;
   runningSince: string | null;
+  /** The last handover measured (release to the VIP answering from the peer); null until one was. */
+  handoverMs: number | null;
 }
 
 export interface VipStatus {
@@ -136,6 +140,7 @@ export function buildStatus(i: StatusInput): StatusReport {
       lastPoll: o ? { ok: o.ok, probes: o.probes.map((p) => ({ probe: p.probe, ok: p.ok, durationMs: p.durationMs, reason: p.reason ?? null, pids: p.pids ?? null })) } : null,
       restarts: { inWindow: recent.length, budget: RESTART_BUDGET, windowMs: RESTART_WINDOW_MS, nextAllowedAt: free > now ? iso(free) : null },
       backoff: m?.backoffMs !== undefined ? { ms: m.backoffMs, nextTryAt: iso(m.nextHealAt) } : null,
+      start: m?.startMs !== undefined ? { ms: m.startMs, from: m.startFrom ?? 'restart', at: iso(m.startAt) } : null,
     };
   }
   const k = memory.keepalived;
@@ -165,6 +170,7 @@ export function buildStatus(i: StatusInput): StatusReport {
       failoverHeldReason: k.held ? (k.heldReason ?? null) : null,
       nextStartAt: iso(k.nextStartAt),
       runningSince: iso(k.runningSince),
+      handoverMs: k.handoverMs ?? null,
     },
     vip: { ...vipHeld(config.keepalived.vip?.url, i.interfaces ?? networkInterfaces()), answering: config.keepalived.vip ? (last?.observations.vip?.ok ?? null) : null },
     lastActions: i.actions.map(actionStatus),

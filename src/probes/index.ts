@@ -1,6 +1,9 @@
 // The probe registry: builds each service's probes from the config once, and observes
 // every service and keepalived concurrently each poll. A probe that throws is a failed
-// observation with its reason, never a crash.
+// observation with its reason, never a crash. A slow probe (a hung service's HTTP check
+// waits out its timeout) holds no one up: a poll waits at most `waitMs` for answers,
+// decides on those, and the late answer is handed to the next poll (`onLate` says it
+// came). A service whose probe has not answered yet is not probed a second time.
 import type { Config } from '../config/load.js';
 import { readTrackFile } from '../actions/track-file.js';
 import type { KeepalivedObservation, Observations, PeerObservation, ProbeResult, ServiceObservation, VipObservation } from '../policy/types.js';
@@ -24,6 +27,13 @@ export class Probes {
   private readonly https: HttpProbe[] = [];
   /** How many full process-table scans the last poll needed (0 in the steady state). */
   lastScans = 0;
+  /** Services (and "vip") whose probe is in flight. */
+  private readonly pending = new Set<string>();
+  /** Answers that came after their poll had decided, for the next one. */
+  private readonly late = new Map<string, ServiceObservation>();
+  private lateVip?: VipObservation;
+  /** A late answer came in (the daemon polls at once). */
+  onLate?: () => void;
 
   constructor(
     config: Config,
@@ -64,22 +74,59 @@ export class Probes {
     return this.peer ? askPeer(this.peer) : undefined;
   }
 
-  async observe(): Promise<Omit<Observations, 'outcomes'>> {
+  /**
+   * One poll's observations: every service not still being probed, keepalived, the VIP.
+   * `waitMs`: how long to wait for the answers (the rest come late); default: all.
+   */
+  async observe(waitMs = Infinity): Promise<Omit<Observations, 'outcomes'>> {
     const snapshot = new PollSnapshot(this.list);
-    const [services, keepalived, vip] = await Promise.all([
-      Promise.all([...this.services].map(async ([name, checks]) => [name, await observeService(checks, snapshot)] as const)),
-      this.keepalived.check(snapshot).then(
-        (r): KeepalivedObservation => ({ running: r.ok, pids: r.pids ?? [], reason: r.reason }),
-        (e): KeepalivedObservation => ({ running: false, pids: [], reason: `probe crashed: ${(e as Error).message}` }),
-      ),
-      this.vip?.check().then(
+    const services = new Map<string, ServiceObservation>();
+    let vip: VipObservation | undefined;
+    let decided = false;
+    // Each answer lands here; one that comes after this poll decided is kept for the next.
+    const track = <T>(key: string, probe: Promise<T>, take: (v: T) => void, keep: (v: T) => void): Promise<void> => {
+      this.pending.add(key);
+      return probe.then((v) => {
+        this.pending.delete(key);
+        if (!decided) return take(v);
+        keep(v);
+        this.onLate?.();
+      });
+    };
+    const waits: Array<Promise<void>> = [];
+    for (const [name, checks] of this.services) {
+      if (this.pending.has(name)) continue;
+      waits.push(track(name, observeService(checks, snapshot), (o) => void services.set(name, o), (o) => void this.late.set(name, o)));
+    }
+    if (this.vip && !this.pending.has('vip')) {
+      const probe = this.vip.check().then(
         (r): VipObservation => ({ ok: r.ok, reason: r.reason }),
         (e): VipObservation => ({ ok: false, reason: `probe crashed: ${(e as Error).message}` }),
-      ),
-    ]);
+      );
+      waits.push(track('vip', probe, (v) => void (vip = v), (v) => void (this.lateVip = v)));
+    }
+    const keepalived = await this.keepalived.check(snapshot).then(
+      (r): KeepalivedObservation => ({ running: r.ok, pids: r.pids ?? [], reason: r.reason }),
+      (e): KeepalivedObservation => ({ running: false, pids: [], reason: `probe crashed: ${(e as Error).message}` }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const all = Promise.all(waits);
+    await (Number.isFinite(waitMs) ? Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]) : all);
+    clearTimeout(timer);
+    decided = true;
+    // Late answers of earlier polls first; this poll's own (newer) answers win.
+    const observed = Object.fromEntries([...this.late, ...services]);
+    this.late.clear();
+    vip ??= this.lateVip;
+    this.lateVip = undefined;
     this.lastScans = snapshot.scans;
     if (this.trackFile) keepalived.track = readTrackFile(this.trackFile) ?? null;
-    return { services: Object.fromEntries(services), keepalived, ...(vip && { vip }) };
+    return { services: observed, keepalived, ...(vip && { vip }) };
+  }
+
+  /** Whether a service's probe is still waiting for its answer. */
+  probing(name: string): boolean {
+    return this.pending.has(name);
   }
 
   knownPids(): KnownPids {

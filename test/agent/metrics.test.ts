@@ -172,11 +172,28 @@ describe('agent: metrics', () => {
     assert.ok(Math.abs(value(s, 'ha_watchdog_poll_duration_seconds_sum')! - 3.017) < 1e-9);
   });
 
+  it('learned start times and the last handover: absent until seen, then in seconds', async (t) => {
+    const m = new Metrics();
+    const scrape = await served(t, m);
+    m.observePoll(poll(), memory({ tomcat: { health: 'up' }, nginx: { health: 'up' } }), NOW);
+    let s = await scrape();
+    assert.equal(find(s, 'ha_watchdog_service_start_seconds', {}).length, 0, 'nothing learned yet: no series');
+    assert.equal(value(s, 'ha_watchdog_handover_seconds', { measured: 'false' }), 1, 'the estimate until one is measured');
+    const mem = memory({ tomcat: { health: 'up', startMs: 21_400, startFrom: 'restart' }, nginx: { health: 'up', startMs: 120, startFrom: 'restart' } });
+    mem.keepalived.handoverMs = 850;
+    m.observePoll(poll(), mem, NOW + 1000);
+    s = await scrape();
+    assert.equal(value(s, 'ha_watchdog_service_start_seconds', { service: 'tomcat' }), 21.4);
+    assert.equal(value(s, 'ha_watchdog_service_start_seconds', { service: 'nginx' }), 0.12);
+    assert.equal(value(s, 'ha_watchdog_handover_seconds', { measured: 'true' }), 0.85);
+    assert.equal(find(s, 'ha_watchdog_handover_seconds', { measured: 'false' }).length, 0, 'one series at a time');
+  });
+
   it('a service removed by a reload disappears from every series; one added appears', async (t) => {
     const m = new Metrics();
     const scrape = await served(t, m);
     const probes = { tomcat: [{ probe: 'process' as const, ok: false, durationMs: 1 }], nginx: [{ probe: 'http' as const, ok: true, durationMs: 2 }] };
-    m.observePoll(poll({ probes, outcomes: [outcome('tomcat', 'restart', false)], events: [event('restart.failed', 'tomcat')] }), memory({ tomcat: { health: 'down' }, nginx: { health: 'up' } }), NOW);
+    m.observePoll(poll({ probes, outcomes: [outcome('tomcat', 'restart', false)], events: [event('restart.failed', 'tomcat')] }), memory({ tomcat: { health: 'down', startMs: 5000 }, nginx: { health: 'up' } }), NOW);
     let s = await scrape();
     assert.ok(find(s, 'ha_watchdog_service_up', { service: 'tomcat' }).length === 1);
 

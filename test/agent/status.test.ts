@@ -10,7 +10,8 @@ import { freshMemory } from '../../src/policy/decide.js';
 
 const NOW = Date.parse('2026-11-25T13:40:00Z');
 const config = parseConfig(
-  `services:
+  `interval: 3s
+services:
   tomcat:
     process: { name: java }
     http: { url: "http://127.0.0.1:8080/" }
@@ -28,7 +29,7 @@ const ifaces = { lo: [{ address: '127.0.0.1' }], eth0: [{ address: '192.168.56.1
 
 function input(): StatusInput {
   const memory = freshMemory();
-  memory.services.tomcat = { health: 'up', good: 2, bad: 0, since: NOW - 300_000, phase: 'idle', attempt: 0, failed: false, restarts: [NOW - 700_000, NOW - 120_000] };
+  memory.services.tomcat = { health: 'up', good: 2, bad: 0, since: NOW - 300_000, phase: 'idle', attempt: 0, failed: false, restarts: [NOW - 700_000, NOW - 120_000], startMs: 21_400, startFrom: 'restart', startAt: NOW - 120_000 + 22_000 };
   memory.services.nginx = { health: 'down', good: 0, bad: 2, since: NOW - 90_000, phase: 'idle', attempt: 1, failed: true, failedReason: '1 restart attempt(s) failed, last: exit code 1', backoffMs: 20_000, nextHealAt: NOW + 15_000, restarts: [NOW - 60_000] };
   memory.maintenance = { since: NOW - 60_000, until: NOW + 1_740_000, reason: 'deploy tomcat' };
   Object.assign(memory.maintenance, { by: 'alice (sudo)' });
@@ -83,10 +84,11 @@ describe('status: the JSON report', () => {
       },
       restarts: { inWindow: 1, budget: 5, windowMs: 600_000, nextAllowedAt: null },
       backoff: null,
+      start: { ms: 21_400, from: 'restart', at: '2026-11-25T13:38:22.000Z' },
     });
     assert.equal(s.services.nginx!.state, 'failed');
     assert.deepEqual(s.services.nginx!.backoff, { ms: 20_000, nextTryAt: '2026-11-25T13:40:15.000Z' });
-    assert.deepEqual(s.keepalived, { running: true, pids: [900, 901], reason: null, phase: 'idle', failedOver: false, failoverReason: null, failoverHeld: false, failoverHeldReason: null, nextStartAt: null, runningSince: null });
+    assert.deepEqual(s.keepalived, { running: true, pids: [900, 901], reason: null, phase: 'idle', failedOver: false, failoverReason: null, failoverHeld: false, failoverHeldReason: null, nextStartAt: null, runningSince: null, handoverMs: null });
     assert.deepEqual(s.vip, { url: 'http://192.168.56.70/', address: '192.168.56.70', held: true, note: null, answering: true });
     assert.deepEqual(
       s.lastActions.map((a) => [a.target, a.result, a.durationMs, a.reason]),
@@ -130,12 +132,12 @@ describe('status: the table', () => {
     assert.equal(lines[1], 'last poll 1s ago (14 ms); healthy');
     assert.match(text, /^MAINTENANCE {2}PAUSED since \d\d:\d\d:00 by alice \(sudo\), until \d\d:\d\d:00 \(29m left\): deploy tomcat$/m);
     const header = lines.findIndex((l) => l.startsWith('SERVICE'));
-    assert.match(lines[header]!, /^SERVICE +STATE +SINCE +LAST PROBES +RESTARTS +BACKOFF$/);
+    assert.match(lines[header]!, /^SERVICE +STATE +SINCE +LAST PROBES +STARTS IN +RESTARTS +BACKOFF$/);
     const col = (name: string) => lines[header]!.indexOf(name);
     const tomcat = lines[header + 1]!;
     const nginx = lines[header + 2]!;
-    assert.match(tomcat, /^tomcat +up +\d\d:\d\d:00 \(5m\) +process ok 0\.4ms, http ok 3\.1ms +1\/5 in 10m +-$/);
-    assert.match(nginx, /^nginx +failed \(non-critical\) +\d\d:\d\d:30 \(1m30s\) +process FAIL 0\.2ms +1\/5 in 10m +20s, next try in 15s$/);
+    assert.match(tomcat, /^tomcat +up +\d\d:\d\d:00 \(5m\) +process ok 0\.4ms, http ok 3\.1ms +21s +1\/5 in 10m +-$/);
+    assert.match(nginx, /^nginx +failed \(non-critical\) +\d\d:\d\d:30 \(1m30s\) +process FAIL 0\.2ms +- +1\/5 in 10m +20s, next try in 15s$/);
     for (const row of [tomcat, nginx]) {
       assert.equal(row.indexOf('1/5'), col('RESTARTS'), 'columns line up');
     }

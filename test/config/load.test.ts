@@ -23,10 +23,11 @@ function problems(text: string): string[] {
 describe('config: parseConfig', () => {
   it('a minimal config gets the documented defaults', () => {
     const c = parseConfig(minimal, 'w.yaml');
-    assert.equal(c.interval, 3000);
+    assert.equal(c.interval, 1000);
     assert.equal(c.stateDir, '/var/lib/ha-watchdog');
     const t = c.services.tomcat!;
-    assert.deepEqual([t.critical, t.fall, t.rise, t.restart], [true, 2, 2, undefined]);
+    assert.deepEqual([t.critical, t.fall, t.rise, t.retryDelay, t.restart], [true, 2, 2, 100, undefined]);
+    assert.deepEqual(c.failover, { order: 'auto' });
     assert.deepEqual(c.keepalived.process, { name: 'keepalived' });
     assert.equal(c.keepalived.stop, undefined);
   });
@@ -37,9 +38,26 @@ describe('config: parseConfig', () => {
     assert.deepEqual(c.services.tomcat!.restart!.command, ['/usr/bin/systemctl', 'restart', 'tomcat10']);
   });
 
+  it('the shipped watchdog.yaml runs on the defaults: every timing it spells out is the default (what the lab measures "as shipped")', () => {
+    const shipped = loadConfig(new URL('../../watchdog.yaml', import.meta.url).pathname, { asRoot: false });
+    const d = parseConfig(minimal, 'w.yaml');
+    const dt = d.services.tomcat!;
+    assert.equal(shipped.interval, d.interval);
+    assert.deepEqual(shipped.failover, d.failover);
+    for (const [name, s] of Object.entries(shipped.services)) {
+      assert.deepEqual([s.fall, s.rise, s.retryDelay, s.http?.timeout], [dt.fall, dt.rise, dt.retryDelay, 500], name);
+    }
+  });
+  it('the HTTP probe and the VIP get their own default timeouts; retryDelay is a duration', () => {
+    const c = parseConfig(minimal.replace('keepalived:\n', 'keepalived:\n  vip: { url: "http://10.0.0.9/" }\n').replace('services:\n  tomcat:\n', 'services:\n  tomcat:\n    http: { url: "http://127.0.0.1:8080/" }\n    retryDelay: 250ms\n'), 'w.yaml');
+    assert.equal(c.services.tomcat!.http!.timeout, 500);
+    assert.equal(c.services.tomcat!.retryDelay, 250);
+    assert.equal(c.keepalived.vip!.timeout, 1000);
+  });
+
   const cases: Array<[string, string, RegExp]> = [
     ['unknown top-level key', `colour: blue\n${minimal}`, /^w\.yaml:1:1: colour: unknown key "colour"; expected one of: interval, stateDir, services, keepalived, failover, metrics, notify, peer$/],
-    ['unknown failover order', `failover: { order: fastest }\n${minimal}`, /^w\.yaml:1:20: failover\.order: expected one of restart-first, handover-first, got "fastest"$/],
+    ['unknown failover order', `failover: { order: fastest }\n${minimal}`, /^w\.yaml:1:20: failover\.order: expected one of auto, restart-first, handover-first, got "fastest"$/],
     ['unknown keepalived control', minimal.replace('keepalived:\n', 'keepalived:\n  control: kill\n'), /^w\.yaml:5:12: keepalived\.control: expected one of stop, track-file, got "kill"$/],
     ['metrics listen without a port', `metrics: { listen: localhost }\n${minimal}`, /^w\.yaml:1:20: metrics\.listen: expected "host:port"/],
     ['notify with no destination', `notify: { events: [failover] }\n${minimal}`, /^w\.yaml:1:9: notify: notify needs a webhook, a command, or both$/],
@@ -75,7 +93,7 @@ describe('config: parseConfig', () => {
 
   it('the new sections get their documented defaults', () => {
     const c = parseConfig(`peer: { url: "http://10.0.0.2:9120/healthz" }\nmetrics: { listen: "127.0.0.1:9120" }\nnotify: { webhook: { url: "http://127.0.0.1:9/x" } }\n${minimal}`, 'w.yaml');
-    assert.deepEqual(c.failover, { order: 'restart-first' });
+    assert.deepEqual(c.failover, { order: 'auto' });
     assert.deepEqual([c.keepalived.control, c.keepalived.trackFile], ['stop', '/run/ha-watchdog/keepalived.track']);
     assert.deepEqual(c.metrics, { listen: { host: '127.0.0.1', port: 9120 } });
     assert.deepEqual(c.peer, { url: 'http://10.0.0.2:9120/healthz', timeout: 1000, required: false });
