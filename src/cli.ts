@@ -23,6 +23,9 @@ Commands:
   pause      maintenance: keep probing and reporting, take no action
              (no restart, no failover) until resume, or --for runs out
   resume     end maintenance; the daemon acts again from its next poll
+  retry SERVICE
+             a restart attempt of SERVICE now (after a repair), backoff and
+             restart budget waived once
 
 Options:
   -c, --config FILE   config file (default: $HA_WATCHDOG_CONFIG or /etc/ha-watchdog/watchdog.yaml)
@@ -65,8 +68,11 @@ async function main(argv: string[]): Promise<number> {
   const { values: o, positionals } = parsed;
   if (o.version) return out(`${version}\n`, 0);
   if (o.help) return out(USAGE, 0);
-  const [command, ...extra] = positionals;
+  const [command, ...rest] = positionals;
   if (!command) return err(`ha-watchdog: no command given\n\n${USAGE}`, 64);
+  const service = command === 'retry' ? rest.shift() : undefined;
+  if (command === 'retry' && !service) return err(`ha-watchdog: retry needs the service, e.g. ha-watchdog retry tomcat\n\n${USAGE}`, 64);
+  const extra = rest;
   if (extra.length) return err(`ha-watchdog: unexpected argument "${extra[0]}"\n\n${USAGE}`, 64);
   if (!['debug', 'info', 'warn', 'error'].includes(o['log-level'])) return err(`ha-watchdog: --log-level must be debug, info, warn or error, got "${o['log-level']}"\n`, 64);
   if ((o.for !== undefined || o.reason !== undefined) && command !== 'pause') return err(`ha-watchdog: --for and --reason go with pause only\n\n${USAGE}`, 64);
@@ -89,9 +95,10 @@ async function main(argv: string[]): Promise<number> {
       return check(configPath, { dryRun: o['dry-run'], json: o.json, verbose: o.verbose, level: o['log-level'] });
     case 'status':
     case 'pause':
-    case 'resume': {
+    case 'resume':
+    case 'retry': {
       const { control } = await import('./control-cli.js');
-      return control(command, configPath, { json: o.json, for: o.for, reason: o.reason });
+      return control(command, configPath, { json: o.json, for: o.for, reason: o.reason, service });
     }
     default:
       return err(`ha-watchdog: unknown command "${command}"\n\n${USAGE}`, 64);

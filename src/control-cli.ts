@@ -1,4 +1,4 @@
-// `ha-watchdog status | pause | resume`: ask the running daemon over its control socket
+// `ha-watchdog status | pause | resume | retry SERVICE`: ask the running daemon over its control socket
 // (stateDir/control.sock from the config). Exit codes: 0 done, 1 config invalid or the
 // daemon refused the request, 3 no daemon answered (none running, no permission,
 // no answer in time), 64 usage.
@@ -9,9 +9,9 @@ import { controlSocket, MAX_PAUSE_MS, MAX_REASON_CHARS, type ControlRequest, typ
 import type { StatusReport } from './agent/status.js';
 import { askDaemon } from './control-client.js';
 
-type Op = 'status' | 'pause' | 'resume';
+type Op = 'status' | 'pause' | 'resume' | 'retry';
 
-export async function control(op: Op, configPath: string, o: { json: boolean; for?: string; reason?: string }): Promise<number> {
+export async function control(op: Op, configPath: string, o: { json: boolean; for?: string; reason?: string; service?: string }): Promise<number> {
   const req = request(op, o);
   if ('error' in req) return say(process.stderr, `ha-watchdog: ${req.error}\n`, 64);
   let stateDir: string;
@@ -28,7 +28,8 @@ export async function control(op: Op, configPath: string, o: { json: boolean; fo
   return show(op, a.response, o.json);
 }
 
-function request(op: Op, o: { for?: string; reason?: string }): ControlRequest | { error: string } {
+function request(op: Op, o: { for?: string; reason?: string; service?: string }): ControlRequest | { error: string } {
+  if (op === 'retry') return o.service ? { op, service: o.service, by: whoAmI() } : { error: 'retry needs the service, e.g. ha-watchdog retry tomcat' };
   if (op !== 'pause') return op === 'status' ? { op } : { op, by: whoAmI() };
   let forMs: number | undefined;
   if (o.for !== undefined) {
@@ -61,6 +62,7 @@ async function show(op: Op, res: ControlResponse & { ok: true }, json: boolean):
   }
   if (json) return say(process.stdout, `${JSON.stringify(res)}\n`, 0);
   if (res.persisted === false) process.stderr.write('ha-watchdog: warning: the daemon could not save this to its state file; it will not survive an agent restart (see state.write_failed in its log)\n');
+  if (op === 'retry') return say(process.stdout, `${String(res.what)}\n`, 0);
   if (op === 'resume') {
     return say(process.stdout, res.wasPaused ? 'resumed: the daemon acts again from its next poll\n' : 'not paused: nothing to resume\n', 0);
   }

@@ -7,6 +7,7 @@ import { Probes, type KnownPids } from '../probes/index.js';
 import type { ListedProcess } from '../probes/process.js';
 import { decide, recordSpawn, wantsPeer } from '../policy/decide.js';
 import { pause as pauseMemory, resume as resumeMemory } from '../policy/maintenance.js';
+import { retryNow } from '../policy/retry.js';
 import { readStat } from '../probes/proc.js';
 import type { Action, ActionOutcome, Maintenance, Memory, Observations, PolicyEvent } from '../policy/types.js';
 import { RecentActions } from './recent-actions.js';
@@ -221,6 +222,22 @@ export class Agent {
       by: opts.by,
     });
     return { wasPaused: true, persisted };
+  }
+
+  /**
+   * `ha-watchdog retry SERVICE`: a restart attempt at the next poll, backoff and budget
+   * waived once (the daemon polls at once). Refused with the reason when there is
+   * nothing to retry.
+   */
+  retry(service: string, opts: { by?: string } = {}, now = Date.now()): { ok: true; what: string; persisted: boolean } | { ok: false; error: string } {
+    const cfg = this.config.services[service];
+    if (!cfg) return { ok: false, error: `no service "${service}" in the config; configured: ${Object.keys(this.config.services).join(', ')}` };
+    const r = retryNow(this.memory, service, cfg.restart !== undefined, now);
+    if (!r.ok) return r;
+    this.memory = r.memory;
+    const persisted = this.persist();
+    this.emit({ level: 'info', event: 'retry.asked', service, reason: r.what, by: opts.by });
+    return { ok: true, what: r.what, persisted };
   }
 
   /** One line for systemd's STATUS=: "tomcat up, nginx down (restarting), keepalived running". */

@@ -22,7 +22,9 @@ export type ControlRequest =
   | { op: 'status' }
   /** `by`: who asked, as the CLI can tell (its user, or $SUDO_USER); for the log only. */
   | { op: 'pause'; forMs?: number; reason?: string; by?: string }
-  | { op: 'resume'; by?: string };
+  | { op: 'resume'; by?: string }
+  /** A restart attempt of `service` now, backoff and budget waived once. */
+  | { op: 'retry'; service: string; by?: string };
 
 export type ControlResponse = { ok: true; [field: string]: unknown } | { ok: false; error: string };
 
@@ -55,8 +57,14 @@ export function parseRequest(line: string): ControlRequest | { error: string } {
       if (typeof by === 'object') return by;
       return { op: 'resume', ...(by !== undefined && { by }) };
     }
+    case 'retry': {
+      if (typeof r.service !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(r.service)) return { error: `service must be a service name (letters, digits, "_", "-", "."), got ${JSON.stringify(r.service)}` };
+      const by = text(r.by, 'by', MAX_BY_CHARS);
+      if (typeof by === 'object') return by;
+      return { op: 'retry', service: r.service, ...(by !== undefined && { by }) };
+    }
     default:
-      return { error: `unknown op ${JSON.stringify(r.op)}; expected "status", "pause" or "resume"` };
+      return { error: `unknown op ${JSON.stringify(r.op)}; expected "status", "pause", "resume" or "retry"` };
   }
 }
 

@@ -1,5 +1,5 @@
 // The control socket wired to the running agent: `status` reads its state, `pause` and
-// `resume` switch maintenance. Only the agent in charge (holding the lock) serves it.
+// `resume` switch maintenance, `retry` asks for a restart attempt now. Only the agent in charge (holding the lock) serves it.
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log.js';
 import type { Agent } from './agent.js';
@@ -15,6 +15,8 @@ export interface ControlContext {
   version: string;
   startedAt: number;
   dryRun: boolean;
+  /** Poll now (after `retry`), not at the next tick. */
+  pollNow?: () => void;
 }
 
 /** The server, or null when it cannot listen: logged as control.failed, and the agent goes on without it. */
@@ -51,6 +53,12 @@ export function handle(req: ControlRequest, ctx: ControlContext): ControlRespons
     case 'resume': {
       const { wasPaused, persisted } = ctx.agent.resume({ by: req.by });
       return { ok: true, wasPaused, persisted };
+    }
+    case 'retry': {
+      const r = ctx.agent.retry(req.service, { by: req.by });
+      if (!r.ok) return r;
+      ctx.pollNow?.();
+      return { ok: true, what: r.what, persisted: r.persisted };
     }
   }
 }

@@ -82,7 +82,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   await outlets.apply(config);
   // After the lock: only the agent in charge answers `status` and takes `pause`. A dry
   // run takes no lock, so it serves no socket (it must not hold the real agent's).
-  const control = opts.dryRun ? null : await serveControl({ agent, config: () => config, log, version: opts.version, startedAt: Date.now(), dryRun: opts.dryRun });
+  const control = opts.dryRun ? null : await serveControl({ agent, config: () => config, log, version: opts.version, startedAt: Date.now(), dryRun: opts.dryRun, pollNow: () => kick() });
   const notify = createNotifier(process.env, { onError: (e) => log.warn({ event: 'notify.failed', reason: e.message }, `sd_notify: ${e.message}`) });
   log.info(
     { event: 'agent.start', version: opts.version, config: config.file, interval: formatDuration(config.interval), dryRun: opts.dryRun || undefined, services: Object.keys(config.services), control: control?.path },

@@ -70,7 +70,7 @@ function probesCell(s: ServiceStatus): string {
 function backoffCell(s: ServiceStatus, now: number): string {
   if (!s.backoff) return s.restarts.nextAllowedAt ? `budget spent, next restart ${clock(s.restarts.nextAllowedAt, now)}` : '-';
   const next = s.backoff.nextTryAt ? Date.parse(s.backoff.nextTryAt) - now : 0;
-  return `${human(s.backoff.ms)}, next try ${next > 0 ? `in ${human(next)}` : 'now'}`;
+  return `${human(s.backoff.ms)}, next try ${next > 0 && s.backoff.nextTryAt ? `${clock(s.backoff.nextTryAt, now)} (in ${human(next)})` : 'now'}`;
 }
 
 function actionRow(a: ActionStatus, now: number): string[] {

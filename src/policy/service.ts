@@ -75,9 +75,9 @@ export function stepService(
       if (!mem.failed) giveUp('down, and no restart command is configured');
       return;
     }
-    if (mem.failed && now < (mem.nextHealAt ?? 0)) return;
+    if (mem.failed && now < (mem.nextHealAt ?? 0) && !mem.retryAsked) return;
     const freeAt = budgetFreeAt(mem.restarts, now);
-    if (freeAt > now) {
+    if (freeAt > now && !mem.retryAsked) {
       if (!mem.failed) giveUp(`restart budget spent: ${RESTART_BUDGET} restarts within ${formatDuration(RESTART_WINDOW_MS)}`);
       else mem.nextHealAt = freeAt;
       return;
@@ -88,6 +88,7 @@ export function stepService(
     mem.graceUntil = undefined;
     mem.restarts.push(now);
     mem.sightedAt = undefined;
+    mem.retryAsked = undefined;
     // Count rise afresh from the restart, so "up" means up after it.
     mem.good = 0;
     mem.bad = 0;

@@ -132,6 +132,8 @@ export interface ServiceMemory {
   sightedAt?: number;
   /** The pids the process probe found last (to tell a new process). */
   pids?: number[];
+  /** `ha-watchdog retry`: the next attempt waives the backoff and the budget once. */
+  retryAsked?: boolean;
   /** failover.order auto: what was chosen for this episode (said once). */
   order?: 'handover' | 'in-place';
 }

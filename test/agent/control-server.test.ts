@@ -163,6 +163,7 @@ describe('control socket: request checks', () => {
 
   it('control characters in free text become spaces', () => {
     assert.deepEqual(parseRequest(JSON.stringify({ op: 'pause', reason: 'a\nb\u001b[31m ' })), { op: 'pause', reason: 'a b [31m' });
+    assert.deepEqual(parseRequest(JSON.stringify({ op: 'retry', service: 'tomcat', by: 'alice' })), { op: 'retry', service: 'tomcat', by: 'alice' });
   });
 
   for (const [line, error] of [
@@ -172,7 +173,9 @@ describe('control socket: request checks', () => {
     [`{"op":"pause","forMs":${MAX_PAUSE_MS + 1}}`, /30 days/],
     [`{"op":"pause","reason":"${'x'.repeat(201)}"}`, /reason is longer than 200/],
     ['{"op":"pause","reason":7}', /reason must be a string/],
-    ['{}', /unknown op undefined/],
+    ['{}', /unknown op undefined; expected "status", "pause", "resume" or "retry"/],
+    ['{"op":"retry"}', /service must be a service name/],
+    ['{"op":"retry","service":"../etc"}', /service must be a service name/],
   ] as const) {
     it(`refuses ${line.slice(0, 40)}`, () => {
       const r = parseRequest(line);

@@ -44,6 +44,7 @@ describe('control socket: status, pause, resume (integration)', { skip, concurre
     assert.match(JSON.parse(j.stdout).error, /no ha-watchdog daemon is running/);
     assert.equal((await cli('pause')).code, 3);
     assert.equal((await cli('resume')).code, 3);
+    assert.equal((await cli('retry', 'tomcat')).code, 3);
   });
 
   it('usage errors -> 64', async () => {
@@ -52,6 +53,10 @@ describe('control socket: status, pause, resume (integration)', { skip, concurre
     assert.equal(bad.code, 64);
     assert.match(bad.stderr, /--for: expected a duration/);
     assert.equal((await cli('pause', '--for', '0s')).code, 64);
+    const noService = await cli('retry');
+    assert.equal(noService.code, 64);
+    assert.match(noService.stderr, /retry needs the service/);
+    assert.equal((await cli('retry', 'tomcat', 'nginx')).code, 64);
   });
 
   it('the daemon serves stateDir/control.sock, a socket of mode 0600', async () => {
@@ -72,8 +77,8 @@ describe('control socket: status, pause, resume (integration)', { skip, concurre
     assert.match(t, /^ha-watchdog \S+ on \S+ \(pid \d+, up [^)]+\), polling every 1s$/m);
     assert.match(t, /^last poll \S+ ago \(\d+ ms\); healthy$/m);
     assert.match(t, /^MAINTENANCE {2}not paused$/m);
-    assert.match(t, /^SERVICE +STATE +SINCE +LAST PROBES +RESTARTS +BACKOFF$/m);
-    assert.match(t, /^tomcat +up +\d\d:\d\d:\d\d \(\S+\) +process ok [\d.]+ms, http ok [\d.]+ms +0\/5 in 10m +-$/m);
+    assert.match(t, /^SERVICE +STATE +SINCE +LAST PROBES +STARTS IN +RESTARTS +BACKOFF$/m);
+    assert.match(t, /^tomcat +up +\d\d:\d\d:\d\d \(\S+\) +process ok [\d.]+ms, http ok [\d.]+ms +- +0\/5 in 10m +-$/m);
     assert.match(t, /^KEEPALIVED {3}running \(pid \d+\)$/m);
     assert.match(t, /^VIP {10}127\.0\.0\.1 held by this host, answers$/m);
     assert.match(t, /^LAST ACTIONS none$/m);
@@ -196,6 +201,40 @@ describe('control socket: status, pause, resume (integration)', { skip, concurre
     const before = restarts();
     process.kill(stage.tomcatPid(), 'SIGKILL');
     await waitFor('restart after expiry', () => restarts() > before && events(agent.lines, 'restart.ok', 'tomcat').length > 0, 15_000, trace);
+  });
+
+  it('retry: refused with the reason when there is nothing to retry (exit 1)', async () => {
+    const healthy = await cli('retry', 'tomcat');
+    assert.equal(healthy.code, 1);
+    assert.match(healthy.stderr, /the daemon refused retry: tomcat is healthy; nothing to retry/);
+    const unknown = await cli('retry', 'redis');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no service "redis" in the config; configured: tomcat/);
+  });
+
+  it('retry: tomcat failed and backing off, repaired, `retry tomcat` -> restarted at once, before the backoff ends; the learned start time in status', async () => {
+    stage.setFail('tomcat-restart', true);
+    process.kill(stage.tomcatPid(), 'SIGKILL');
+    const failed = await waitFor('service.failed', () => events(agent.lines, 'service.failed', 'tomcat').at(-1), 15_000, trace);
+    const nextTryAt = Date.parse(String(failed.time)) + Number(failed.nextTryInMs);
+    assert.ok(Number(failed.nextTryInMs) >= 10_000, 'backing off');
+    const table = (await cli('status')).stdout;
+    assert.match(table, /^tomcat +failed .* next try \d\d:\d\d:\d\d \(in \S+\)$/m, 'status says when the next try is');
+    stage.setFail('tomcat-restart', false);
+    const before = events(agent.lines, 'restart.start', 'tomcat').length;
+    const oksBefore = events(agent.lines, 'restart.ok', 'tomcat').length;
+    const r = await cli('retry', 'tomcat');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^tomcat: a restart attempt at the next poll \(the backoff and the restart budget waived once\)$/m);
+    assert.equal(events(agent.lines, 'retry.asked', 'tomcat')[0]?.by, 'root');
+    const ok = await waitFor('restart.ok after retry', () => events(agent.lines, 'restart.ok', 'tomcat')[oksBefore], 15_000, trace);
+    const started = events(agent.lines, 'restart.start', 'tomcat')[before];
+    assert.ok(started, 'a restart was started');
+    assert.ok(Date.parse(String(started.time)) < nextTryAt, 'the retried restart did not wait for the backoff');
+    assert.equal(typeof ok.startMs, 'number');
+    const s = await statusJson();
+    assert.equal(s.services.tomcat.start.from, 'restart');
+    assert.equal(s.services.tomcat.start.ms, ok.startMs);
   });
 
   it('a daemon killed with SIGKILL leaves its socket; the next one removes it (nobody answers) and serves', async () => {
