@@ -1,11 +1,13 @@
-// Edges of the daemon: overrunning polls, SIGTERM in the middle of a restart, the
+// Edges of the daemon: a hung probe longer than the interval, the retry of a failing probe, SIGTERM in the middle of a restart, the
 // default keepalived stop (SIGTERM to its main pid), --dry-run.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
-import { events, Stage, waitFor } from '../helpers/stage.js';
+import { parseExposition, value } from '../helpers/exposition.js';
+import { sleep } from '../helpers/pidns.js';
+import { events, freePort, Stage, waitFor } from '../helpers/stage.js';
 
 const skip = requireRoot();
 
@@ -16,17 +18,44 @@ describe('ha-watchdog run: edges (integration)', { skip, concurrency: false }, (
     stage = undefined;
   });
 
-  it('a poll longer than the interval -> the next tick is skipped with poll.slow, polls never overlap', async () => {
+  /** The daemon's /metrics, read back as samples (metrics.listen on a free loopback port). */
+  const metricsOf = (port: number) => async () => parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+
+  it('a hung tomcat whose probe takes longer than the interval -> no tick skipped, no poll.slow: the polls go on every second', async () => {
     stage = await Stage.create();
     await stage.startServices();
-    const config = stage.config({ fall: 5 });
-    // tomcat hangs: its HTTP probe takes its whole 500 ms timeout; make the timeout 2.5 s
-    writeFileSync(config, (await import('node:fs')).readFileSync(config, 'utf8').replace('timeout: 500ms', 'timeout: 2500ms'));
+    const port = await freePort();
+    const config = stage.config({ fall: 3, extra: `metrics: { listen: "127.0.0.1:${port}" }\n` });
+    // tomcat hangs: its HTTP probe takes its whole timeout; make that 2.5 s, longer than the 1 s interval
+    writeFileSync(config, readFileSync(config, 'utf8').replace('timeout: 500ms', 'timeout: 2500ms'));
     const agent = await stage.startAgent(config);
     await waitFor('up', () => events(agent.lines, 'service.up').length, 10_000);
+    const scrape = metricsOf(port);
     process.kill(stage.tomcatPid(), 'SIGSTOP');
-    const slow = await waitFor('poll.slow', () => events(agent.lines, 'poll.slow')[0], 15_000);
-    assert.match(String(slow.msg), /skipping this tick|longer than the 1s interval/);
+    const polls = async () => value(await scrape(), 'ha_watchdog_poll_duration_seconds_count') ?? 0;
+    const before = await polls();
+    await sleep(5000);
+    const during = (await polls()) - before;
+    // 5 ticks in 5 s; a poll that waited for the 2.5 s probe would have run 2 or 3.
+    assert.ok(during >= 4, `polls while tomcat hangs: ${during} in 5 s`);
+    assert.equal(events(agent.lines, 'poll.slow').length, 0, 'no tick skipped');
+    await waitFor('down after fall probes', () => events(agent.lines, 'service.down', 'tomcat').length, 15_000);
+  });
+
+  it('a failing probe is asked again at once: down fall probes after the first failure, not fall ticks (interval 10 s)', async () => {
+    stage = await Stage.create();
+    await stage.startServices();
+    const port = await freePort();
+    const agent = await stage.startAgent(stage.config({ interval: '10s', fall: 2, extra: `metrics: { listen: "127.0.0.1:${port}" }\n` }));
+    await waitFor('up', () => events(agent.lines, 'service.up').length, 10_000);
+    const scrape = metricsOf(port);
+    const failures = async () => value(await scrape(), 'ha_watchdog_probe_failures_total', { service: 'tomcat', probe: 'http' }) ?? 0;
+    process.kill(stage.tomcatPid(), 'SIGSTOP');
+    await waitFor('the first failed probe (at a tick)', async () => (await failures()) >= 1, 15_000);
+    // The next tick is 10 s away: down within 5 s means the second probe was the retry.
+    const down = await waitFor('service.down', () => events(agent.lines, 'service.down', 'tomcat')[0], 5000);
+    assert.match(String(down.reason), /no complete answer within 500 ms/);
+    assert.equal(await failures(), 2, 'down after exactly fall (2) failed probes');
   });
 
   it('SIGTERM while a restart is running -> the restart finishes, state saved, exit 0', async () => {
