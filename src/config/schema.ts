@@ -65,12 +65,29 @@ const argv = z.unknown().transform((value, ctx) => {
   return value as string[];
 });
 
+const oneOf = <T extends string>(values: readonly T[], fallback: T) =>
+  z.unknown().optional().transform((value, ctx): T => {
+    if (value === undefined) return fallback;
+    if (typeof value === 'string' && (values as readonly string[]).includes(value)) return value as T;
+    ctx.addIssue({ code: 'custom', message: `expected one of ${values.join(', ')}, got ${describe(value)}` });
+    return z.NEVER;
+  });
+
+const unitName = text('a systemd unit name, e.g. tomcat10.service').superRefine((u, ctx) => {
+  if (!/^[A-Za-z0-9:_.@\\-]+\.(service|scope)$/.test(u)) ctx.addIssue({ code: 'custom', message: `expected a systemd service or scope unit name, e.g. tomcat10.service, got "${u}"` });
+});
+
 const processMatch = z.strictObject({
   name: text('an executable name, e.g. java').superRefine((n, ctx) => {
     if (n.includes('/')) ctx.addIssue({ code: 'custom', message: `expected a bare executable name (no "/"), got "${n}"` });
   }),
   args: regex.optional(),
   pidfile: absolutePath.optional(),
+  // own: only processes in the agent's own pid namespace (a java in a container on
+  // this host is not this host's tomcat); any: every process /proc shows.
+  namespace: oneOf(['own', 'any'] as const, 'own'),
+  // Only the processes in this systemd unit's cgroup: no decoy can match.
+  unit: unitName.optional(),
 });
 
 const url = text('a URL').superRefine((u, ctx) => {
@@ -179,13 +196,6 @@ const service = z
 
 const listenAddress = hostPortOf('"host:port", e.g. 127.0.0.1:9120');
 
-const oneOf = <T extends string>(values: readonly T[], fallback: T) =>
-  z.unknown().optional().transform((value, ctx): T => {
-    if (value === undefined) return fallback;
-    if (typeof value === 'string' && (values as readonly string[]).includes(value)) return value as T;
-    ctx.addIssue({ code: 'custom', message: `expected one of ${values.join(', ')}, got ${describe(value)}` });
-    return z.NEVER;
-  });
 
 /** The events a notification can be sent for (the ones that need a human). */
 export const NOTIFY_EVENTS = [
@@ -247,7 +257,7 @@ export const configSchema = z.strictObject({
       if (Object.keys(services).length === 0) ctx.addIssue({ code: 'custom', message: 'expected at least one service' });
     }),
   keepalived: z.strictObject({
-    process: processMatch.default({ name: 'keepalived' }),
+    process: processMatch.default({ name: 'keepalived', namespace: 'own' }),
     start: command('60s'),
     stop: command('60s').optional(),
     // The VIP as clients reach it. Probed every poll; after a failover it tells whether

@@ -229,7 +229,7 @@ describe('agent: metrics', () => {
     const m = new Metrics();
     const scrape = await served(t, m);
     const config: Pick<Config, 'services'> = {
-      services: { tomcat: { critical: true, process: { name: 'java' }, fall: 2, rise: 2, retryDelay: 100, restart: { command: ['/bin/true'], timeout: 60_000, grace: 30_000, attempts: 1 } } },
+      services: { tomcat: { critical: true, process: { name: 'java', namespace: 'own' }, fall: 2, rise: 2, retryDelay: 100, restart: { command: ['/bin/true'], timeout: 60_000, grace: 30_000, attempts: 1 } } },
     };
     let mem = freshMemory();
     let pending: ActionOutcome[] = [];

@@ -37,7 +37,7 @@ describe('policy: failover.order auto', () => {
   });
 
   it('nginx restarts in 0.1 s -> restart in place, the VIP stays, said once', () => {
-    const N = { nginx: svc({ process: { name: 'nginx' } }) };
+    const N = { nginx: svc({ process: { name: 'nginx', namespace: 'own' } }) };
     const p = play(N, [{ t: 0 }, { t: 1 }, { t: 2, gone: { nginx: true }, peer: peerOk }, { t: 2.5, gone: { nginx: true }, peer: peerOk }], learned('nginx', 100), guard);
     assert.deepEqual(kinds(p), ['', '', 'restart:nginx', '']);
     assert.ok(!eventNames(p).includes('handover'));

@@ -7,7 +7,7 @@ import type { Action, ActionOutcome, Memory, PolicyEvent } from '../../src/polic
 export type Svc = Config['services'][string];
 export const svc = (over: Partial<Svc> = {}): Svc => ({
   critical: true,
-  process: { name: 'java' },
+  process: { name: 'java', namespace: 'own' },
   fall: 2,
   rise: 2,
   retryDelay: 100,

@@ -42,7 +42,7 @@ describe('probes: process', () => {
   it('finds a process by exact executable name and args regex', async () => {
     const c = start([exe, '300']);
     await sleep(100);
-    const r = await check(new ProcessProbe({ name: token.slice(0, 15), args: '^\\S+ 300$' }));
+    const r = await check(new ProcessProbe({ name: token.slice(0, 15), args: '^\\S+ 300$', namespace: 'own' }));
     assert.equal(r.ok, true, r.reason);
     assert.deepEqual(r.pids, [c.pid]);
     c.kill('SIGKILL');
@@ -54,10 +54,10 @@ describe('probes: process', () => {
     start(['tail', '-f', log]); // `ps -ef | grep <token>` would count this
     start(['sleep', '300', `org.apache.catalina.startup.Bootstrap-${token}`]); // right args, wrong program
     await sleep(100);
-    const r = await check(new ProcessProbe({ name: 'java', args: `Bootstrap-${token}` }));
+    const r = await check(new ProcessProbe({ name: 'java', args: `Bootstrap-${token}`, namespace: 'own' }));
     assert.equal(r.ok, false);
     assert.match(r.reason!, /no running process "java" with args matching/);
-    const byName = await check(new ProcessProbe({ name: token }));
+    const byName = await check(new ProcessProbe({ name: token, namespace: 'own' }));
     assert.equal(byName.ok, false, 'tail -f <file named after it> is not it');
   });
 
@@ -65,9 +65,9 @@ describe('probes: process', () => {
     const child = spawn('sleep', ['300', token], { stdio: 'ignore' }); // our own child
     started.push(child.pid!);
     await sleep(100);
-    const r = await check(new ProcessProbe({ name: 'sleep', args: `^sleep 300 ${token}$` }));
+    const r = await check(new ProcessProbe({ name: 'sleep', args: `^sleep 300 ${token}$`, namespace: 'own' }));
     assert.equal(r.ok, false, 'a child of the agent matched');
-    const self = await check(new ProcessProbe({ name: 'node', args: 'process\\.test\\.ts' }));
+    const self = await check(new ProcessProbe({ name: 'node', args: 'process\\.test\\.ts', namespace: 'own' }));
     assert.ok(!(self.pids ?? []).includes(process.pid));
   });
 
@@ -78,7 +78,7 @@ describe('probes: process', () => {
     copyFileSync('/bin/true', zexe);
     start(['python3', '-c', `import os,time\nif os.fork()==0: os.execv(${JSON.stringify(zexe)}, [${JSON.stringify(zexe)}])\ntime.sleep(300)`]);
     await sleep(300);
-    const r = await check(new ProcessProbe({ name: zname }));
+    const r = await check(new ProcessProbe({ name: zname, namespace: 'own' }));
     assert.equal(r.ok, false, `zombie counted as running: ${JSON.stringify(r)}`);
     assert.match(r.reason!, /zombie/);
   });
@@ -87,7 +87,7 @@ describe('probes: process', () => {
     const c = start([exe, '301']);
     await sleep(100);
     const pf = join(dir, 'svc.pid');
-    const probe = (m: { args?: string } = {}) => new ProcessProbe({ name: token.slice(0, 15), pidfile: pf, ...m });
+    const probe = (m: { args?: string } = {}) => new ProcessProbe({ name: token.slice(0, 15), pidfile: pf, ...m, namespace: 'own' });
     writeFileSync(pf, `${c.pid}\n`);
     assert.equal((await check(probe())).ok, true);
     assert.equal((await check(probe())).scans, 0, 'a pidfile needs no process-table scan');
@@ -107,7 +107,7 @@ describe('probes: process', () => {
   it('steady state: known pids are confirmed through /proc, no scan; a vanished pid triggers a new scan', async () => {
     const c = start([exe, '303']);
     await sleep(100);
-    const probe = new ProcessProbe({ name: token.slice(0, 15), args: ' 303$' });
+    const probe = new ProcessProbe({ name: token.slice(0, 15), args: ' 303$', namespace: 'own' });
     const first = await check(probe);
     assert.deepEqual([first.ok, first.scans], [true, 1]);
     const second = await check(probe);
@@ -124,7 +124,7 @@ describe('probes: process', () => {
 
   it('one scan per poll is shared by all process probes', async () => {
     const snap = new PollSnapshot(psList);
-    await Promise.all([new ProcessProbe({ name: `a${token}` }).check(snap), new ProcessProbe({ name: `b${token}` }).check(snap)]);
+    await Promise.all([new ProcessProbe({ name: `a${token}`, namespace: 'own' }).check(snap), new ProcessProbe({ name: `b${token}`, namespace: 'own' }).check(snap)]);
     assert.equal(snap.scans, 1);
   });
 });
