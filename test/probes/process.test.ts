@@ -1,7 +1,7 @@
 // Process probe against the real process table: decoys, zombies, pidfiles, own children.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -77,7 +77,18 @@ describe('probes: process', () => {
     const zexe = join(dir, zname);
     copyFileSync('/bin/true', zexe);
     start(['python3', '-c', `import os,time\nif os.fork()==0: os.execv(${JSON.stringify(zexe)}, [${JSON.stringify(zexe)}])\ntime.sleep(300)`]);
-    await sleep(300);
+    // python may take a while to start (a pyenv shim): wait until the zombie exists.
+    const zombie = () =>
+      readdirSync('/proc').some((p) => {
+        try {
+          const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+          return stat.includes(`(${zname})`) && / Z /.test(stat.slice(stat.lastIndexOf(')')));
+        } catch {
+          return false;
+        }
+      });
+    for (let i = 0; i < 100 && !zombie(); i++) await sleep(100);
+    assert.ok(zombie(), 'the zombie exists');
     const r = await check(new ProcessProbe({ name: zname, namespace: 'own' }));
     assert.equal(r.ok, false, `zombie counted as running: ${JSON.stringify(r)}`);
     assert.match(r.reason!, /zombie/);
