@@ -16,5 +16,6 @@ export function compileMatch(m: ProcessMatch): (c: Candidate) => boolean {
 }
 
 export function describeMatch(m: ProcessMatch): string {
-  return m.args !== undefined ? `"${m.name}" with args matching /${m.args}/` : `"${m.name}"`;
+  const what = m.args !== undefined ? `"${m.name}" with args matching /${m.args}/` : `"${m.name}"`;
+  return m.unit !== undefined ? `${what} in unit ${m.unit}` : what;
 }

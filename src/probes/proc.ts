@@ -51,3 +51,32 @@ export function exeName(pid: number, procRoot = '/proc'): string | null {
     return null;
   }
 }
+
+/** The pid namespace a process lives in ("pid:[4026531836]"); null if it cannot be read. */
+export function pidNamespace(pid: number | 'self', procRoot = '/proc'): string | null {
+  try {
+    return readlinkSync(`${procRoot}/${pid}/ns/pid`);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether the process is in the cgroup of systemd unit `unit` (or below it): its
+ * /proc/<pid>/cgroup path has the unit as one of its components, on the unified
+ * hierarchy (cgroup v2) or systemd's own (v1 "name=systemd").
+ */
+export function inUnit(pid: number, unit: string, procRoot = '/proc'): boolean {
+  let text: string;
+  try {
+    text = readFileSync(`${procRoot}/${pid}/cgroup`, 'utf8');
+  } catch {
+    return false;
+  }
+  for (const line of text.split('\n')) {
+    const [id, controllers, path] = line.split(':', 3) as [string, string?, string?];
+    if (path === undefined || !((id === '0' && controllers === '') || controllers === 'name=systemd')) continue;
+    if (path.split('/').includes(unit)) return true;
+  }
+  return false;
+}

@@ -5,7 +5,10 @@ import { readFileSync } from 'node:fs';
 import type { ProcessMatch } from '../config/load.js';
 import type { ProbeResult } from '../policy/types.js';
 import { compileMatch, describeMatch, type Candidate } from './match.js';
-import { exeName, isAlive, isDead, readCmdline, readStat } from './proc.js';
+import { exeName, inUnit, isAlive, isDead, pidNamespace, readCmdline, readStat } from './proc.js';
+
+/** The agent's own pid namespace: processes outside it (in a container on this host) are not this host's services. */
+const OWN_PID_NS = pidNamespace('self');
 
 export interface ListedProcess {
   pid: number;
@@ -57,7 +60,14 @@ export class ProcessProbe {
   }
 
   private get matchKey(): string {
-    return JSON.stringify([this.match.name, this.match.args ?? null]);
+    return JSON.stringify([this.match.name, this.match.args ?? null, this.match.namespace ?? 'own', this.match.unit ?? null]);
+  }
+
+  /** Outside the agent's pid namespace (namespace: own), or outside the configured unit: not the service, whatever it looks like. */
+  private outOfScope(pid: number): 'namespace' | 'unit' | null {
+    if ((this.match.namespace ?? 'own') === 'own' && OWN_PID_NS !== null && pidNamespace(pid) !== OWN_PID_NS) return 'namespace';
+    if (this.match.unit !== undefined && !inUnit(pid, this.match.unit)) return 'unit';
+    return null;
   }
 
   exportKnown(): KnownSet {
@@ -67,7 +77,7 @@ export class ProcessProbe {
   /** Seeds the pids to confirm first (e.g. saved by an earlier run); ignored if the matcher changed. */
   importKnown(set: KnownSet | undefined): void {
     if (set?.match === this.matchKey && Array.isArray(set.pids)) {
-      this.known = set.pids.filter((k) => Number.isInteger(k?.pid) && Number.isInteger(k?.startTime));
+      this.known = set.pids.filter((k) => Number.isInteger(k?.pid) && Number.isInteger(k?.startTime) && !this.outOfScope(k.pid));
     }
   }
 
@@ -113,6 +123,9 @@ export class ProcessProbe {
     if (isDead(stat)) return `pidfile ${file} names pid ${pid}, which is a zombie (state ${stat.state}), not running`;
     const c = this.candidate(pid);
     if (!this.matches(c)) return `pidfile ${file} names pid ${pid}, which is "${c.cmd.slice(0, 80) || c.comm}", not ${describeMatch(this.match)}`;
+    const scope = this.outOfScope(pid);
+    if (scope === 'namespace') return `pidfile ${file} names pid ${pid}, which runs in another pid namespace (a container?), not this host's (process.namespace: any to accept it)`;
+    if (scope === 'unit') return `pidfile ${file} names pid ${pid}, which is not in unit ${this.match.unit}`;
     return pid;
   }
 
@@ -122,6 +135,7 @@ export class ProcessProbe {
     const known: Known[] = [];
     let sameName = 0;
     let zombies = 0;
+    const outside = { namespace: 0, unit: 0 };
     for (const p of all) {
       if (mine.has(p.pid)) continue; // the watchdog and its own children are never the service
       // ps-list's name is the exe's basename; comm is consulted only when it could matter.
@@ -132,6 +146,11 @@ export class ProcessProbe {
       if (c.exe !== this.match.name && c.comm !== this.match.name) continue;
       sameName += 1;
       if (!this.matches(c)) continue;
+      const scope = this.outOfScope(p.pid);
+      if (scope) {
+        outside[scope] += 1;
+        continue;
+      }
       if (isDead(stat)) {
         zombies += 1;
         continue;
@@ -141,6 +160,8 @@ export class ProcessProbe {
     let reason = `no running process ${describeMatch(this.match)}`;
     if (sameName && this.match.args !== undefined) reason += ` (${sameName} named "${this.match.name}" found, none with matching args)`;
     if (zombies) reason += ` (${zombies} zombie(s) ignored)`;
+    if (outside.namespace) reason += ` (${outside.namespace} matching in another pid namespace ignored: a container's are not this host's; process.namespace: any to count them)`;
+    if (outside.unit) reason += ` (${outside.unit} matching outside unit ${this.match.unit} ignored)`;
     return { known, reason };
   }
 }
