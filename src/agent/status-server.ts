@@ -1,8 +1,11 @@
 // The optional read-only HTTP endpoint: Prometheus text at /metrics, this host's
 // health as JSON at /healthz. GET and HEAD only and no request body is ever read:
 // nothing here can change the agent's state. Bound exactly to the configured
-// address, with short timeouts and a connection cap, so a slow or greedy client
-// cannot pin the daemon's sockets or memory.
+// address, with short timeouts and connection caps, so a slow or greedy client
+// cannot pin the daemon's sockets or memory, nor lock the peer out: past a cap the
+// oldest connection that is not being answered is dropped, never the new one (a
+// slowloris holding every slot would otherwise make this host look unreachable).
+import type { Socket } from 'node:net';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
@@ -25,11 +28,13 @@ export interface StatusServer {
   close(): Promise<void>;
 }
 
-const HEADERS_TIMEOUT_MS = 5_000;
-const REQUEST_TIMEOUT_MS = 10_000;
+// The peer, Prometheus and curl send their whole request at once.
+const HEADERS_TIMEOUT_MS = 2_000;
+const REQUEST_TIMEOUT_MS = 5_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
-// Prometheus, an operator's curl, the peer's guard: a handful is plenty.
-const MAX_CONNECTIONS = 32;
+/** Open connections in all, and from one address; past either the oldest idle one goes. */
+export const MAX_CONNECTIONS = 128;
+export const MAX_PER_ADDRESS = 16;
 
 const WHY: Record<string, string> = {
   EADDRINUSE: 'address already in use (another process listens there)',
@@ -58,8 +63,8 @@ export async function startStatusServer(listen: ListenAddress, src: StatusSource
       handle(req, res, src).catch((e: Error) => fail(res, src.log, req.url, e));
     },
   );
-  server.maxConnections = MAX_CONNECTIONS;
   server.setTimeout(REQUEST_TIMEOUT_MS); // an idle socket is destroyed
+  capConnections(server);
 
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => {
@@ -87,6 +92,39 @@ export async function startStatusServer(listen: ListenAddress, src: StatusSource
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Keeps at most MAX_CONNECTIONS open, MAX_PER_ADDRESS from one address. A connection
+ * over a cap evicts the oldest one not being answered right now (half-sent headers,
+ * or idle between keep-alive requests), so slow clients cannot keep a fast one out.
+ */
+function capConnections(server: ReturnType<typeof createServer>): void {
+  const open = new Map<Socket, { address: string; busy: boolean }>(); // insertion order = age
+  const evictOldest = (from?: string) => {
+    for (const [sock, c] of open) {
+      if (c.busy || (from !== undefined && c.address !== from)) continue;
+      open.delete(sock);
+      sock.destroy();
+      return true;
+    }
+    return false;
+  };
+  server.on('connection', (sock: Socket) => {
+    const address = sock.remoteAddress ?? '?';
+    let mine = 0;
+    for (const c of open.values()) if (c.address === address) mine += 1;
+    if (mine >= MAX_PER_ADDRESS && !evictOldest(address)) return void sock.destroy();
+    if (open.size >= MAX_CONNECTIONS && !evictOldest()) return void sock.destroy();
+    open.set(sock, { address, busy: false });
+    sock.once('close', () => open.delete(sock));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const c = open.get(req.socket);
+    if (!c) return;
+    c.busy = true;
+    res.once('finish', () => (c.busy = false));
+  });
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, src: StatusSources): Promise<void> {
