@@ -68,11 +68,13 @@ export function parseRequest(line: string): ControlRequest | { error: string } {
   }
 }
 
-// Free text ends up in the log and in a table: control characters become spaces.
+// Free text ends up in the log and in a table: control characters and invisible format
+// characters (bidi overrides such as U+202E, zero-width joiners) become spaces, so a
+// reason cannot reorder or hide what `status` shows.
 function text(v: unknown, name: string, max: number): string | undefined | { error: string } {
   if (v === undefined) return undefined;
   if (typeof v !== 'string') return { error: `${name} must be a string, got ${typeof v}` };
   if (v.length > max) return { error: `${name} is longer than ${max} characters` };
-  const clean = v.replace(/\p{Cc}/gu, ' ').trim();
+  const clean = v.replace(/[\p{Cc}\p{Cf}]/gu, ' ').trim();
   return clean === '' ? undefined : clean;
 }

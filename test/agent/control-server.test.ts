@@ -164,6 +164,8 @@ describe('control socket: request checks', () => {
   it('control characters in free text become spaces', () => {
     assert.deepEqual(parseRequest(JSON.stringify({ op: 'pause', reason: 'a\nb\u001b[31m ' })), { op: 'pause', reason: 'a b [31m' });
     assert.deepEqual(parseRequest(JSON.stringify({ op: 'retry', service: 'tomcat', by: 'alice' })), { op: 'retry', service: 'tomcat', by: 'alice' });
+    // bidi overrides and zero-width characters cannot reorder or hide text in `status`
+    assert.deepEqual(parseRequest(JSON.stringify({ op: 'pause', reason: 'deploy \u202Egnp.exe\u202C ok\u200B!', by: 'mal\u2066lory' })), { op: 'pause', reason: 'deploy  gnp.exe  ok !', by: 'mal lory' });
   });
 
   for (const [line, error] of [
