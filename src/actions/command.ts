@@ -1,5 +1,6 @@
 // Runs one configured command: argv, never a shell; its own process group so a timeout
-// stops the whole command (TERM, then KILL); output to a file, head/tail kept.
+// stops the whole command (TERM, then KILL); output to a file, head/tail kept (to
+// /dev/null when stateDir cannot take it: the command runs all the same; output.ts).
 import { closeSync } from 'node:fs';
 import type { CommandSpec } from '../config/load.js';
 import { headAndTail, outputFile } from './output.js';
@@ -69,7 +70,7 @@ export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<C
     }, spec.timeout);
     const r = await sub;
     const durationMs = Math.round(performance.now() - started);
-    const output = headAndTail(out.path);
+    const output = [out.note, out.path !== null ? headAndTail(out.fd) : ''].filter(Boolean).join('\n');
     const cause = (r as { cause?: { code?: string } }).cause;
     if (timedOut) return { ok: false, timedOut, signal: r.signal, exitCode: r.exitCode, reason: `timed out after ${spec.timeout} ms (TERM, then KILL after ${KILL_AFTER_MS} ms)`, output, durationMs };
     if (r.exitCode === 0) return { ok: true, exitCode: 0, timedOut, output, durationMs };

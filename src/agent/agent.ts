@@ -8,6 +8,7 @@ import type { ListedProcess } from '../probes/process.js';
 import { decide, recordSpawn, wantsPeer } from '../policy/decide.js';
 import { pause as pauseMemory, resume as resumeMemory } from '../policy/maintenance.js';
 import { retryNow } from '../policy/retry.js';
+import { stepService } from '../policy/service.js';
 import { readStat } from '../probes/proc.js';
 import type { Action, ActionOutcome, Maintenance, Memory, Observations, PolicyEvent } from '../policy/types.js';
 import { RecentActions } from './recent-actions.js';
@@ -155,6 +156,23 @@ export class Agent {
     await Promise.race([Promise.allSettled([...this.inFlight]), timeout]);
     clearTimeout(timer);
     return this.inFlight.size === 0;
+  }
+
+  /**
+   * At shutdown, after settle(): the outcomes of restarts that ended while stopping go
+   * into the memory through the policy's own step (no observation, as if paused: nothing
+   * is started), so the state saved at exit does not say "restarting" for a restart
+   * whose command has finished. keepalived's phase is resolved by the next start.
+   */
+  absorbOutcomes(now = Date.now()): void {
+    const outcomes = this.outcomes.splice(0);
+    if (outcomes.length === 0) return;
+    const next: Memory = structuredClone(this.memory);
+    for (const [name, cfg] of Object.entries(this.config.services)) {
+      const mem = next.services[name];
+      if (mem) for (const e of stepService(name, cfg, mem, undefined, outcomes, now, true).events) this.emit(e);
+    }
+    this.memory = next;
   }
 
   /** A new config applies from the next poll; the memory carries over by service name. */

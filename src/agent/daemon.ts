@@ -199,22 +199,36 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const shutdown = async (signal: string) => {
       if (stopping) return;
       stopping = true;
+      // Nothing here may end the process early: a read-only or vanished stateDir (or any
+      // step failing) is a logged warning, and the agent still exits 0.
+      const step = async (what: string, f: () => unknown) => {
+        try {
+          await f();
+        } catch (e) {
+          log.warn({ event: 'agent.stop_problem', step: what, reason: (e as Error).message }, `stopping: ${what}: ${(e as Error).message}`);
+        }
+      };
       notify.stopping(`stopping (${signal}): finishing what is in flight`);
       log.info({ event: 'agent.stopping', signal }, `${signal}: finishing what is in flight`);
-      await control?.close();
+      await step('control socket', () => control?.close());
       pidWatch.stop();
       clearTimeout(retryTimer);
-      await task.stop();
+      await step('scheduler', () => task.stop());
       await polling;
       // Each command is bounded by its own timeout (then TERM, then KILL).
       const longest = Math.max(config.keepalived.start.timeout, config.keepalived.stop?.timeout ?? 10_000, ...Object.values(config.services).map((s) => s.restart?.timeout ?? 0));
       const settled = await agent.settle(longest + KILL_AFTER_MS + 1000);
-      agent.persist();
-      await outlets.close();
-      await agent.close();
-      lock?.ok && lock.release();
+      // What ended while stopping is saved as ended (not "restarting").
+      await step('outcomes', () => agent.absorbOutcomes());
+      await step('state', () => agent.persist());
+      await step('outlets', () => outlets.close());
+      await step('probes', () => agent.close());
+      if (lock?.ok) {
+        const r = lock.release();
+        if (!r.released) log.warn({ event: 'lock.release_failed', reason: r.reason }, `${r.reason ?? 'cannot remove the lock'}; the next agent takes it over (its owner is gone)`);
+      }
       stopKeepAlive();
-      await notify.flush();
+      await step('sd_notify', () => notify.flush());
       log.info({ event: 'agent.stop', signal, settled }, 'stopped');
       process.off('SIGHUP', onHup);
       resolve(0);

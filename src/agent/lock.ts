@@ -1,8 +1,12 @@
 // One actor per host: `run` holds stateDir/lock for its lifetime; a `check` that cannot
 // take it does not act. The lock names its owner (pid + start time, so a reused pid is
 // not mistaken for the owner); a lock whose owner is gone is taken over.
-import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+// Taking the lock is where stateDir is first checked (src/os/safe-write.ts): created 0700
+// if missing, refused if another user could write to it. The lock's own file is created
+// exclusive and no-follow; releasing it never throws (a read-only or vanished stateDir).
+import { closeSync, constants, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { errnoReason, readFileSafe, safeDir, unlinkQuietly, UnsafePathError } from '../os/safe-write.js';
 import { isAlive, readStat } from '../probes/proc.js';
 
 export interface LockOwner {
@@ -11,38 +15,74 @@ export interface LockOwner {
   command: string;
 }
 
-export type LockResult = { ok: true; release: () => void; tookOverFrom?: LockOwner } | { ok: false; owner: LockOwner | null; reason: string };
+export type LockResult =
+  /** release() never throws; it says why when the lock could not be removed (a read-only stateDir). */
+  | { ok: true; release: () => { released: boolean; reason?: string }; tookOverFrom?: LockOwner }
+  /** unsafe: stateDir itself is refused (another user could write to it), or the lock cannot be written there. */
+  | { ok: false; owner: LockOwner | null; reason: string; unsafe?: boolean };
 
 export const lockFile = (stateDir: string) => join(stateDir, 'lock');
 
 const ownerAlive = (o: LockOwner | null): boolean => o !== null && isAlive(o.pid, o.startTime);
 
 function readOwner(file: string): LockOwner | null {
+  const r = readFileSafe(file, { maxBytes: 4096 });
+  if (!r.ok) return null;
   try {
-    const o = JSON.parse(readFileSync(file, 'utf8')) as LockOwner;
-    return Number.isInteger(o.pid) ? o : null;
+    const o = JSON.parse(r.text) as LockOwner;
+    return Number.isInteger(o?.pid) && o.pid > 0 ? { pid: o.pid, startTime: typeof o.startTime === 'number' ? o.startTime : null, command: String(o.command ?? '?').slice(0, 200) } : null;
   } catch {
     return null;
   }
 }
 
+/** Our candidate lock file, lock.<pid>: a leftover of an earlier process with our pid is replaced, never written through. */
+function writeMine(path: string, text: string): void {
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+  let fd: number;
+  try {
+    fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    unlinkSync(path); // a dead process of the same pid left it (the link, not a target, is removed)
+    fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  }
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function acquireLock(stateDir: string, command: string): LockResult {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const file = lockFile(stateDir);
   const me: LockOwner = { pid: process.pid, startTime: readStat(process.pid)?.startTime ?? null, command };
   const mine = `${file}.${process.pid}`;
-  writeFileSync(mine, JSON.stringify(me), { mode: 0o600 });
+  try {
+    safeDir(stateDir, { create: true });
+    writeMine(mine, JSON.stringify(me));
+  } catch (e) {
+    const reason = e instanceof UnsafePathError ? `refused: ${e.message}` : `cannot write ${mine}: ${errnoReason(e)}`;
+    return { ok: false, owner: null, reason, unsafe: true };
+  }
   let tookOverFrom: LockOwner | undefined;
   try {
     for (let i = 0; i < 3; i++) {
       try {
         linkSync(mine, file); // atomic: fails if a lock exists
+        // Never throws: a read-only or vanished stateDir must not crash a shutdown. The
+        // lock left behind names a dead pid: the next agent takes it over.
         const release = () => {
-          if (readOwner(file)?.pid === me.pid) unlinkSync(file);
+          try {
+            if (readOwner(file)?.pid === me.pid) unlinkSync(file);
+            return { released: true };
+          } catch (e) {
+            return { released: false, reason: `cannot remove ${file}: ${errnoReason(e)}` };
+          }
         };
         return { ok: true, release, tookOverFrom };
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return { ok: false, owner: null, reason: `cannot take ${file}: ${errnoReason(e)}`, unsafe: true };
       }
       const owner = readOwner(file);
       if (ownerAlive(owner)) return { ok: false, owner, reason: `held by ${owner!.command} (pid ${owner!.pid})` };
@@ -61,14 +101,14 @@ export function acquireLock(stateDir: string, command: string): LockResult {
         } catch {
           // someone else holds it now; either way it is not ours
         }
-        unlinkSync(grave);
+        unlinkQuietly(grave);
         return { ok: false, owner: moved, reason: `held by ${moved!.command} (pid ${moved!.pid})` };
       }
-      unlinkSync(grave);
+      unlinkQuietly(grave);
       tookOverFrom = moved ?? undefined;
     }
     return { ok: false, owner: readOwner(file), reason: 'lock contended; gave up after 3 tries' };
   } finally {
-    unlinkSync(mine);
+    unlinkQuietly(mine);
   }
 }

@@ -1,0 +1,124 @@
+// The shape of stateDir/state.json, checked on load: a state that does not fit is set
+// aside, never fatal. Unknown keys are dropped (the next save leaves them out). Every
+// field of the memory types (src/policy/types.ts) is here: the key checks at the end
+// fail the type-check when a field is added there and not here.
+import { z } from 'zod';
+import type { KeepalivedMemory, LastAction, Maintenance, Memory, ServiceMemory } from '../policy/types.js';
+
+const num = z.number();
+const int = z.number().int();
+const text = z.string().max(64 * 1024);
+const pidList = z.array(int).max(4096);
+
+const ActionKindSchema = z.enum(['restart', 'keepalived.start', 'keepalived.stop', 'vip.release', 'vip.reclaim']);
+
+export const LastActionSchema = z.object({
+  kind: ActionKindSchema,
+  startedAt: num,
+  finishedAt: num.optional(),
+  ok: z.boolean().optional(),
+  reason: text.optional(),
+  pid: int.optional(),
+  pidStartTime: num.optional(),
+});
+
+export const ServiceMemorySchema = z.object({
+  health: z.enum(['unknown', 'up', 'down']),
+  good: int,
+  bad: int,
+  since: num.optional(),
+  phase: z.enum(['idle', 'restarting', 'grace']),
+  attempt: int,
+  attemptStartedAt: num.optional(),
+  graceUntil: num.optional(),
+  failed: z.boolean(),
+  failedReason: text.optional(),
+  backoffMs: num.optional(),
+  nextHealAt: num.optional(),
+  restarts: z.array(num).max(10_000),
+  last: LastActionSchema.optional(),
+  startMs: num.optional(),
+  startFrom: z.enum(['restart', 'sighting']).optional(),
+  startAt: num.optional(),
+  firstGoodAt: num.optional(),
+  sightedAt: num.optional(),
+  pids: pidList.optional(),
+  retryAsked: z.boolean().optional(),
+  order: z.enum(['handover', 'in-place']).optional(),
+});
+
+export const KeepalivedMemorySchema = z.object({
+  phase: z.enum(['idle', 'starting', 'stopping']),
+  failedOver: z.boolean(),
+  failoverReason: text.optional(),
+  stopPids: pidList.optional(),
+  nextStopAt: num.optional(),
+  stopBackoffMs: num.optional(),
+  nextAgainAt: num.optional(),
+  againBackoffMs: num.optional(),
+  nextStartAt: num.optional(),
+  startBackoffMs: num.optional(),
+  runningSince: num.optional(),
+  vipBad: int.optional(),
+  vipUnserved: z.boolean().optional(),
+  held: z.boolean().optional(),
+  heldReason: text.optional(),
+  handedOver: z.boolean().optional(),
+  handoverSkipped: z.boolean().optional(),
+  releasedAt: num.optional(),
+  handoverMs: num.optional(),
+  last: LastActionSchema.optional(),
+});
+
+export const MaintenanceSchema = z.object({
+  since: num,
+  until: num.optional(),
+  reason: text.optional(),
+  by: text.optional(),
+  remindedAt: num.optional(),
+});
+
+/** Service names are config keys; "__proto__" and friends would be trouble as object keys. */
+const serviceName = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((n) => !['__proto__', 'constructor', 'prototype'].includes(n), 'not a usable service name');
+
+export const MemorySchema = z.object({
+  version: z.literal(1),
+  services: z.record(serviceName, ServiceMemorySchema),
+  keepalived: KeepalivedMemorySchema,
+  maintenance: MaintenanceSchema.optional(),
+});
+
+/** pids.json: the process probes' known pids, by service (a cache: anything wrong is ignored). */
+export const KnownPidsSchema = z.record(
+  serviceName,
+  z.object({
+    match: z.string().max(64 * 1024),
+    pids: z.array(z.object({ pid: int, startTime: num })).max(4096),
+  }),
+);
+
+/** The shape error in one line: where and what, never a value from the file. */
+export function shapeError(error: z.ZodError): string {
+  const issues = error.issues.slice(0, 3).map((i) => {
+    const where = i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p).slice(0, 64))).join('.') : '(top)';
+    return `${where}: ${i.message.slice(0, 160)}`;
+  });
+  const more = error.issues.length > 3 ? ` (and ${error.issues.length - 3} more)` : '';
+  return `not a version-1 state: ${issues.join('; ')}${more}`;
+}
+
+// Compile-time: the schema has exactly the keys of the memory types.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Check<T extends true> = T;
+export type SchemaMatchesTypes = [
+  Check<Same<keyof z.infer<typeof ServiceMemorySchema>, keyof ServiceMemory>>,
+  Check<Same<keyof z.infer<typeof KeepalivedMemorySchema>, keyof KeepalivedMemory>>,
+  Check<Same<keyof z.infer<typeof MaintenanceSchema>, keyof Maintenance>>,
+  Check<Same<keyof z.infer<typeof LastActionSchema>, keyof LastAction>>,
+  Check<Same<keyof z.infer<typeof MemorySchema>, keyof Memory>>,
+  Check<Same<z.infer<typeof MemorySchema> extends Memory ? true : false, true>>,
+];
