@@ -26,11 +26,13 @@ Commands:
   retry SERVICE
              a restart attempt of SERVICE now (after a repair), backoff and
              restart budget waived once
+  doctor     check this host's keepalived.conf and agent config, and the pair
+             (through the peer's agent): 0 fine, 1 warnings, 2 errors, 3 unknown
 
 Options:
   -c, --config FILE   config file (default: $HA_WATCHDOG_CONFIG or /etc/ha-watchdog/watchdog.yaml)
       --dry-run       decide and log what would be done, run nothing      (run, check)
-      --json          print one machine-readable report                    (check, status)
+      --json          print one machine-readable report            (check, status, doctor)
   -v, --verbose       print the report and the log even when all is well   (check)
       --print         print the effective config, defaults filled in       (validate)
       --log-level L   debug, info, warn or error (default: info)           (run, check)
@@ -99,6 +101,11 @@ async function main(argv: string[]): Promise<number> {
     case 'retry': {
       const { control } = await import('./control-cli.js');
       return control(command, configPath, { json: o.json, for: o.for, reason: o.reason, service });
+    }
+    case 'doctor': {
+      const { doctor, formatDoctor } = await import('./doctor/run.js');
+      const r = await doctor(configPath);
+      return out(o.json ? `${JSON.stringify(r)}\n` : formatDoctor(r), r.exitCode);
     }
     default:
       return err(`ha-watchdog: unknown command "${command}"\n\n${USAGE}`, 64);

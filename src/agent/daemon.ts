@@ -15,6 +15,7 @@ import { Outlets } from './outlets.js';
 import { PidWatch } from './pid-watch.js';
 import { createNotifier } from './notify.js';
 import { restoreState } from './state.js';
+import { localSide } from '../doctor/side.js';
 
 /**
  * A poll waits this long for its probes' answers, then decides on those it has; a
@@ -61,6 +62,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     // /healthz: alive while polls complete (a poll is bounded by its probe timeouts).
     alive: () => Date.now() - lastPollEnd < 3 * config.interval + 10_000,
     health: () => hostHealth(agent.memory, criticalOf(config), agent.last?.observations.keepalived.running, agent.lastPollAt, Date.now(), pidWatch.gone().map((g) => g.owner)),
+    // `doctor` on the peer: this host's keepalived.conf, summarized (read on each ask).
+    pair: (nonce) => localSide(config, nonce),
   });
   const agent: Agent = new Agent(config, restored.memory, {
     log,

@@ -19,6 +19,8 @@ export interface OutletSources {
   alive: () => boolean;
   /** This host's health (the /healthz body). */
   health: () => unknown;
+  /** What `doctor` on the peer is told (/pair), given its nonce. */
+  pair?: (nonce: string) => unknown;
 }
 
 export class Outlets {
@@ -31,13 +33,13 @@ export class Outlets {
   constructor(private readonly src: OutletSources) {}
 
   async apply(config: Config): Promise<void> {
-    const metricsKey = JSON.stringify(config.metrics ?? null);
+    const metricsKey = JSON.stringify([config.metrics ?? null, config.peer?.url ?? null]);
     if (metricsKey !== this.metricsKey) {
       this.metricsKey = metricsKey;
       await this.server?.close();
       this.server = undefined;
       this.metrics = undefined;
-      if (config.metrics) await this.startMetrics(config.metrics.listen);
+      if (config.metrics) await this.startMetrics(config.metrics.listen, config.peer?.url);
     }
     const notifyKey = JSON.stringify(config.notify ?? null);
     if (notifyKey !== this.notifyKey) {
@@ -51,11 +53,12 @@ export class Outlets {
     }
   }
 
-  private async startMetrics(listen: { host: string; port: number }): Promise<void> {
+  private async startMetrics(listen: { host: string; port: number }, peerUrl?: string): Promise<void> {
     const [{ Metrics }, { startStatusServer, formatAddress }] = await Promise.all([import('./metrics.js'), import('./status-server.js')]);
     const metrics = new Metrics();
     try {
-      this.server = await startStatusServer(listen, { metrics, log: this.src.log, health: () => ({ alive: this.src.alive(), body: this.src.health() }) });
+      const pair = peerUrl && this.src.pair ? { from: new URL(peerUrl).hostname.replace(/^\[|\]$/g, ''), answer: this.src.pair } : undefined;
+      this.server = await startStatusServer(listen, { metrics, log: this.src.log, health: () => ({ alive: this.src.alive(), body: this.src.health() }), ...(pair && { pair }) });
       this.metrics = metrics;
       this.src.log.info({ event: 'metrics.listen', address: formatAddress(listen) }, `serving /metrics and /healthz on ${formatAddress(listen)}`);
     } catch (e) {

@@ -20,6 +20,12 @@ export interface StatusSources {
   /** alive: the poll loop is completing polls; body: this host's health (e.g. hostHealth()). */
   health: () => { alive: boolean; body: unknown };
   log: Logger;
+  /**
+   * `doctor` on the peer asks /pair?nonce=...: this host's keepalived.conf summary (its
+   * VRRP password only as a hash keyed by the nonce). Answered to `from` (the
+   * configured peer's address) only.
+   */
+  pair?: { from: string; answer: (nonce: string) => unknown };
 }
 
 export interface StatusServer {
@@ -130,7 +136,7 @@ function capConnections(server: ReturnType<typeof createServer>): void {
 async function handle(req: IncomingMessage, res: ServerResponse, src: StatusSources): Promise<void> {
   req.resume(); // a body is never read, only drained
   const path = (req.url ?? '/').split('?', 1)[0];
-  if (path !== '/metrics' && path !== '/healthz') {
+  if (path !== '/metrics' && path !== '/healthz' && !(path === '/pair' && src.pair)) {
     return send(res, 404, 'text/plain; charset=utf-8', `not found: only /metrics and /healthz are served\n`);
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -140,8 +146,17 @@ async function handle(req: IncomingMessage, res: ServerResponse, src: StatusSour
   if (path === '/metrics') {
     return send(res, 200, src.metrics.contentType, await src.metrics.text());
   }
+  if (path === '/pair') return pair(req, res, src.pair!);
   const h = src.health();
   send(res, h.alive ? 200 : 503, 'application/json', `${JSON.stringify(h.body)}\n`);
+}
+
+function pair(req: IncomingMessage, res: ServerResponse, p: NonNullable<StatusSources['pair']>): void {
+  const from = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  if (from !== p.from) return send(res, 403, 'text/plain; charset=utf-8', `forbidden: /pair answers the configured peer only\n`);
+  const nonce = new URL(req.url ?? '/', 'http://x').searchParams.get('nonce');
+  if (nonce === null || !/^[0-9a-f]{16,64}$/.test(nonce)) return send(res, 400, 'text/plain; charset=utf-8', 'nonce: 16 to 64 hex digits expected\n');
+  send(res, 200, 'application/json', `${JSON.stringify(p.answer(nonce))}\n`);
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {
