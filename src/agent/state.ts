@@ -7,7 +7,7 @@
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
-import { readFileSafe, writeFileAtomic } from '../os/safe-write.js';
+import { errnoReason, readFileSafe, safeDir, UnsafePathError, writeFileAtomic } from '../os/safe-write.js';
 import { freshMemory, resumeMemory } from '../policy/decide.js';
 import { isAlive } from '../probes/proc.js';
 import type { Memory, PolicyEvent } from '../policy/types.js';
@@ -22,6 +22,13 @@ export const MAX_PIDS_BYTES = 1024 * 1024;
 
 export function loadState(stateDir: string, now = Date.now()): { memory: Memory; events: PolicyEvent[] } {
   const file = stateFile(stateDir);
+  // A stateDir another user can write to is not read from (nor is anything set aside in it).
+  try {
+    if (!safeDir(stateDir)) return { memory: freshMemory(), events: [] };
+  } catch (e) {
+    const why = e instanceof UnsafePathError ? e.message : `${stateDir}: ${errnoReason(e)}`;
+    return { memory: freshMemory(), events: [{ level: 'warn', event: 'state.unreadable', reason: `${why}; not reading ${file}; starting fresh` }] };
+  }
   const r = readFileSafe(file, { maxBytes: MAX_STATE_BYTES });
   if (!r.ok && r.kind === 'missing') return { memory: freshMemory(), events: [] };
   if (!r.ok && r.kind === 'error') {
@@ -79,6 +86,11 @@ export function restoreState(config: Config, now = Date.now()): { memory: Memory
 export const pidsFile = (stateDir: string) => join(stateDir, 'pids.json');
 
 export function loadPids(stateDir: string): KnownPids {
+  try {
+    if (!safeDir(stateDir)) return {};
+  } catch {
+    return {};
+  }
   const r = readFileSafe(pidsFile(stateDir), { maxBytes: MAX_PIDS_BYTES });
   if (!r.ok) return {};
   try {

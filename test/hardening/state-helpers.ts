@@ -1,0 +1,134 @@
+// Helpers for the stateDir hardening tests: a real unprivileged user (useradd, removed
+// after), commands run as that user, a root-owned file to prove untouched, a small real
+// tmpfs, and the stage's config pointed at another stateDir.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Stage } from '../helpers/stage.js';
+
+export interface TestUser {
+  name: string;
+  uid: number;
+  gid: number;
+  /** Runs argv as this user to completion; throws on a non-zero exit. */
+  run(argv: string[], opts?: { cwd?: string }): string;
+  /** Starts argv as this user (a long-running process). */
+  spawn(argv: string[]): ChildProcess;
+  remove(): void;
+}
+
+/** A fresh system user with a unique name and no home; remove() deletes it. */
+export function createUser(): TestUser {
+  const name = `hawt${randomBytes(4).toString('hex')}`;
+  execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', '--user-group', name], { stdio: 'pipe' });
+  const uid = Number(execFileSync('id', ['-u', name]).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', name]).toString().trim());
+  return {
+    name,
+    uid,
+    gid,
+    run(argv, opts = {}) {
+      const r = spawnSync(argv[0]!, argv.slice(1), { uid, gid, cwd: opts.cwd ?? '/', env: { PATH: '/usr/local/bin:/usr/bin:/bin' }, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`as ${name}: ${argv.join(' ')}: exit ${r.status}: ${r.stderr}${r.error ? r.error.message : ''}`);
+      return r.stdout;
+    },
+    spawn(argv) {
+      return spawn(argv[0]!, argv.slice(1), { uid, gid, cwd: '/', env: { PATH: '/usr/local/bin:/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    },
+    remove() {
+      spawnSync('pkill', ['-KILL', '-u', String(uid)]);
+      spawnSync('userdel', [name], { stdio: 'ignore' });
+    },
+  };
+}
+
+/** A root-owned file in a root-only directory, with what it holds now, to prove nothing wrote to it. */
+export class RootFile {
+  readonly path: string;
+  readonly content: string;
+  private readonly before: { mtimeMs: number; size: number; ino: number };
+
+  constructor(dir: string, name = 'shadow', content = 'root:$y$j9T$SECRETSALT$SECRETHASHSECRETHASH:19000:0:99999:7:::\n') {
+    this.path = join(dir, name);
+    this.content = content;
+    writeFileSync(this.path, content, { mode: 0o600 });
+    const st = statSync(this.path);
+    this.before = { mtimeMs: st.mtimeMs, size: st.size, ino: st.ino };
+  }
+
+  /** Throws unless content, size, mtime and inode are as they were. */
+  assertUntouched(): void {
+    const st = statSync(this.path);
+    const now = { mtimeMs: st.mtimeMs, size: st.size, ino: st.ino };
+    if (readFileSync(this.path, 'utf8') !== this.content || JSON.stringify(now) !== JSON.stringify(this.before)) {
+      throw new Error(`root file ${this.path} was touched: ${JSON.stringify({ before: this.before, now, content: readFileSync(this.path, 'utf8').slice(0, 200) })}`);
+    }
+  }
+}
+
+/** A root-only (0700) directory under /tmp. */
+export function rootDir(prefix = 'haw-hard-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(d, 0o700);
+  return d;
+}
+
+/** A directory others can traverse (0755), for a stateDir another user owns inside it. */
+export function openDir(prefix = 'haw-hard-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(d, 0o755);
+  return d;
+}
+
+/** A real tmpfs of `size` (e.g. "64k") mounted at a fresh directory; mount it before Stage.create() so the stage's namespace shares it. */
+export class Tmpfs {
+  readonly dir: string;
+  private mounted = false;
+
+  constructor(readonly size = '64k') {
+    this.dir = mkdtempSync(join(tmpdir(), 'haw-tmpfs-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700,uid=0,gid=0`, 'tmpfs', this.dir]);
+    this.mounted = true;
+  }
+
+  /** Read-only from now on, on the host and inside the stage's mount namespace. */
+  async readOnly(stage?: Stage): Promise<void> {
+    execFileSync('mount', ['-o', 'remount,ro', this.dir]);
+    if (stage) await stage.ns.run(['mount', '-o', 'remount,ro', this.dir]);
+  }
+
+  /** Fills it up: a file written until ENOSPC. */
+  fill(): void {
+    spawnSync('dd', ['if=/dev/zero', `of=${join(this.dir, 'filler')}`, 'bs=4k'], { stdio: 'ignore' });
+  }
+
+  freeBytes(): number {
+    const out = execFileSync('df', ['-B1', '--output=avail', this.dir]).toString().trim().split('\n').pop()!;
+    return Number(out.trim());
+  }
+
+  cleanup(): void {
+    if (this.mounted) {
+      spawnSync('umount', ['-l', this.dir]);
+      this.mounted = false;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The stage's watchdog.yaml with another stateDir. */
+export function configWithStateDir(stage: Stage, stateDir: string, over: Parameters<Stage['config']>[0] = {}): string {
+  const file = stage.config(over);
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/^stateDir: .*$/m, `stateDir: ${stateDir}`));
+  return file;
+}
+
+/** The ha-watchdog state directory the test hands to the agent: mkdir with an owner and mode. */
+export function makeDir(path: string, mode: number, uid = 0, gid = 0): string {
+  mkdirSync(path, { recursive: true });
+  execFileSync('chown', [`${uid}:${gid}`, path]);
+  chmodSync(path, mode);
+  return path;
+}
