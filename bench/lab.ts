@@ -23,21 +23,37 @@
 //   HALAB_KEEP_LOGS=<dir>            keep every lab's logs there
 // `node --import tsx bench/lab.ts --render` re-renders both from the data embedded in
 // BENCH_LAB_OUT (no runs). Needs Linux, root and the lab packages (lab/prereqs.sh).
+//
+// BENCH_LAB_SUITE=realistic (or --realistic) plays the realistic suite instead:
+// lab/scenarios.ts REALISTIC (a webapp that deploys for 20 s, tomcat checked on
+// /health: slow crash, slow hang, a hang whose restart fails, HTTP 500, a flapping
+// health endpoint, repair after failover) under
+//   peer, seed            as above (the same lab/host/respawn.sh and seed loop);
+//   watchdog-shipped      ha-watchdog with the lab's `--profile shipped`: its defaults
+//                         (failover.order auto, interval 1s, ...) + the peer guard, control stop.
+// One lab per (supervisor, deployment time), reset between runs (lab/reset.ts) instead
+// of a fresh lab per run; the agent keeps what it learned (state.json: tomcat's start
+// time) across the runs of its lab, and every run says what it started with. The
+// section between `<!-- realistic:begin -->` and `<!-- realistic:end -->` of
+// BENCH_LAB_OUT is written (the rest of the file is kept), nothing in results.md.
+//   BENCH_LAB_REPS=3   BENCH_LAB_SCENARIOS=slow-crash,...   BENCH_LAB_PEERS=peer,seed,watchdog-shipped
+// `BENCH_LAB_SUITE=realistic node --import tsx bench/lab.ts --render` re-renders that section.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AgentKind, Lab, type LabOptions, labUnavailableReason, REPO_ROOT } from '../lab/lab.js';
 import { errorCount, median } from '../lab/measure.js';
-import { play, type PlayResult, SCENARIOS, type ScenarioId } from '../lab/scenarios.js';
+import { resetLab } from '../lab/reset.js';
+import { play, type PlayResult, REALISTIC, SCENARIOS, type ScenarioId, vipHolderPath, vipMoves } from '../lab/scenarios.js';
 import type { VipSample } from '../lab/vip.js';
 
-type SupervisorId = 'peer' | 'seed' | 'watchdog' | 'watchdog-hf' | 'watchdog-tf' | 'watchdog-hf-tf';
+type SupervisorId = 'peer' | 'seed' | 'watchdog' | 'watchdog-hf' | 'watchdog-tf' | 'watchdog-hf-tf' | 'watchdog-shipped';
 
 interface Supervisor {
   agent: Exclude<AgentKind, 'none'>;
   /** Lab.up options of this supervisor (merged over the scenario's own `lab`). */
-  lab: Pick<LabOptions, 'order' | 'control' | 'guard'>;
+  lab: Pick<LabOptions, 'order' | 'control' | 'guard' | 'profile'>;
   /** ha-watchdog's failover.order; undefined: not ha-watchdog. */
   order?: 'restart-first' | 'handover-first';
   label: string;
@@ -55,23 +71,32 @@ const SUPERVISORS: Record<SupervisorId, Supervisor> = {
     order: 'handover-first',
     label: 'ha-watchdog handover-first + guard, track-file',
   },
+  'watchdog-shipped': { agent: 'watchdog', lab: { profile: 'shipped' }, label: 'ha-watchdog as shipped + peer guard, stop' },
 };
-const ALL = Object.keys(SUPERVISORS) as SupervisorId[];
+/** The classic suite's supervisors (the default of BENCH_LAB_PEERS). */
+const ALL: SupervisorId[] = ['peer', 'seed', 'watchdog', 'watchdog-hf', 'watchdog-tf', 'watchdog-hf-tf'];
+/** The realistic suite's. */
+const REALISTIC_SUPS: SupervisorId[] = ['peer', 'seed', 'watchdog-shipped'];
+const ALL_SUPS = Object.keys(SUPERVISORS) as SupervisorId[];
 
 /** The bench's names for the scenarios (the issue's), by lab/scenarios.ts id. */
 const NAMES: Partial<Record<ScenarioId, string>> = { '1': 'kill-restart-works', '2': 'kill-restart-fails', '3b': 'hang-restart-fails', '6': 'repair-after-failover' };
 const scenarioName = (id: ScenarioId): string => `${NAMES[id] ?? SCENARIOS[id].title} (${id})`;
 
+const suite = process.env.BENCH_LAB_SUITE ?? (process.argv.includes('--realistic') ? 'realistic' : 'classic');
+if (suite !== 'classic' && suite !== 'realistic') throw new Error(`BENCH_LAB_SUITE must be classic or realistic, not ${suite}`);
+const realistic = suite === 'realistic';
 const reps = Number(process.env.BENCH_LAB_REPS ?? 3);
-const ids = (process.env.BENCH_LAB_SCENARIOS ?? '1,2,3b,6').split(',').map((s) => s.trim()) as ScenarioId[];
-const sups = (process.env.BENCH_LAB_PEERS ?? ALL.join(',')).split(',').map((s) => s.trim()) as SupervisorId[];
+const ids = (process.env.BENCH_LAB_SCENARIOS || (realistic ? REALISTIC.join(',') : '1,2,3b,6')).split(',').map((s) => s.trim()) as ScenarioId[];
+const sups = (process.env.BENCH_LAB_PEERS || (realistic ? REALISTIC_SUPS : ALL).join(',')).split(',').map((s) => s.trim()) as SupervisorId[];
 const out = process.env.BENCH_LAB_OUT ?? join(REPO_ROOT, 'bench', 'results-lab.md');
 const summaryEnv = process.env.BENCH_LAB_SUMMARY ?? join(REPO_ROOT, 'bench', 'results.md');
 const summaryOut = summaryEnv === '' || summaryEnv === 'none' ? undefined : summaryEnv;
 const rendering = process.argv.includes('--render');
 
 for (const id of ids) if (!(id in SCENARIOS)) throw new Error(`BENCH_LAB_SCENARIOS: unknown scenario ${id} (${Object.keys(SCENARIOS).join(', ')})`);
-for (const s of sups) if (!(s in SUPERVISORS)) throw new Error(`BENCH_LAB_PEERS: unknown supervisor ${s} (${ALL.join(', ')})`);
+for (const s of sups) if (!(s in SUPERVISORS)) throw new Error(`BENCH_LAB_PEERS: unknown supervisor ${s} (${ALL_SUPS.join(', ')})`);
+if (realistic) for (const id of ids) if (!(REALISTIC as readonly string[]).includes(id)) throw new Error(`BENCH_LAB_SCENARIOS: ${id} is not a realistic scenario (${REALISTIC.join(', ')})`);
 if (!Number.isInteger(reps) || reps < 1 || reps > 50) throw new Error('BENCH_LAB_REPS must be an integer 1..50');
 const reason = labUnavailableReason();
 if (reason && !rendering) {
@@ -174,20 +199,31 @@ const DATA_OPEN = '<!-- bench-lab-data';
 // --- the report ------------------------------------------------------------------
 
 function writeOutputs(): void {
-  writeFileSync(out, renderFull());
+  // The realistic suite's section of the same file is kept as it is.
+  const kept = markedBlock(existsSync(out) ? readFileSync(out, 'utf8') : '', R_BEGIN, R_END);
+  writeFileSync(out, kept ? `${renderFull().trimEnd()}\n\n${kept}\n` : renderFull());
   if (summaryOut) writeSummaryBlock(summaryOut, renderBlock());
 }
 
 const BEGIN = '<!-- lab:begin -->';
 const END = '<!-- lab:end -->';
+const R_BEGIN = '<!-- realistic:begin -->';
+const R_END = '<!-- realistic:end -->';
+
+/** The marked block of a text, markers included ('' when absent). */
+function markedBlock(text: string, begin: string, end: string): string {
+  const b = text.indexOf(begin);
+  const e = text.indexOf(end, b);
+  return b >= 0 && e > b ? text.slice(b, e + end.length) : '';
+}
 
 /** Replaces the marked block of `file` (or appends it at the end); nothing else of the file changes. */
-function writeSummaryBlock(file: string, block: string): void {
+function writeSummaryBlock(file: string, block: string, begin = BEGIN, end = END): void {
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const b = text.indexOf(BEGIN);
-  const e = text.indexOf(END, b);
-  const marked = `${BEGIN}\n${block.trimEnd()}\n${END}`;
-  const next = b >= 0 && e > b ? text.slice(0, b) + marked + text.slice(e + END.length) : `${text.trimEnd()}${text ? '\n\n' : ''}${marked}\n`;
+  const b = text.indexOf(begin);
+  const e = text.indexOf(end, b);
+  const marked = `${begin}\n${block.trimEnd()}\n${end}`;
+  const next = b >= 0 && e > b ? text.slice(0, b) + marked + text.slice(e + end.length) : `${text.trimEnd()}${text ? '\n\n' : ''}${marked}\n`;
   writeFileSync(file, next);
 }
 
@@ -212,7 +248,7 @@ function machine(built: string): string[] {
     `- Node ${process.version}; ${pkgs}`,
     `- ha-watchdog ${pkgVersion()}: dist/ built ${built}, at commit ${sh(['git', '-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'])}${dirs.length ? ` with uncommitted changes in ${dirs.join(', ')}` : ''} (the agent runs from a copy of dist/ taken at the start)`,
     `- date: ${new Date(t0).toISOString()}`,
-    `- command: \`sudo BENCH_LAB_REPS=${reps} BENCH_LAB_SCENARIOS=${ids.join(',')} BENCH_LAB_PEERS=${sups.join(',')} npm run bench:lab\``,
+    `- command: \`sudo ${realistic ? 'BENCH_LAB_SUITE=realistic ' : ''}BENCH_LAB_REPS=${reps} BENCH_LAB_SCENARIOS=${ids.join(',')} BENCH_LAB_PEERS=${sups.join(',')} npm run bench:lab\``,
   ];
 }
 
@@ -491,6 +527,7 @@ function renderFull(): string {
 }
 
 async function main(): Promise<void> {
+  if (realistic) return realisticMain();
   if (rendering) {
     const text = readFileSync(out, 'utf8');
     const at = text.indexOf(DATA_OPEN);
@@ -538,6 +575,311 @@ async function main(): Promise<void> {
   machineLines.push(`- ${total} runs in ${Math.round(elapsedMs / 60_000)} min; load average before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   writeOutputs();
   console.log(`bench:lab: done in ${Math.round(elapsedMs / 1000)} s; wrote ${out}${summaryOut ? ` and the lab block of ${summaryOut}` : ''}`);
+}
+
+// --- the realistic suite (BENCH_LAB_SUITE=realistic) ---------------------------------
+
+interface RRun {
+  id: ScenarioId;
+  sup: SupervisorId;
+  rep: number;
+  /** The lab it ran on, and how many runs that lab had played before (0: a fresh lab). */
+  labId: string;
+  before: number;
+  ok: boolean;
+  error?: string;
+  /** Failed client requests from the fault (slow-repair: the repair) to the end of the window. */
+  errors: number;
+  /** Seconds of client errors over the same span, ms (lab/measure.ts errorMs). */
+  errorMs: number;
+  /** Changes of the VIP's holder from the (first) fault to the end ('none' between two holders not counted). */
+  vipMoves: number;
+  /** A's tomcat at the end: one JVM, not stopped, / and /health answer 200 (lab/reset.ts tomcatProblem). */
+  healed: boolean;
+  health?: string;
+  /** A's tomcat JVM replaced during the run. */
+  restartedA: boolean;
+  settledMs?: number;
+  right: boolean;
+  wrong: string[];
+  path: string;
+  vipPath: string;
+  /** ha-watchdog: what A's agent had learned of tomcat's start time when the run started (state.json), ms; undefined: nothing. */
+  learnedMs?: number;
+  /** ha-watchdog: A's agent's decisions from the fault on (events), e.g. "handover → restart.ok → keepalived.start". */
+  decisions?: string;
+  /** The reset before the run: how long, and what it had to do. */
+  resetMs: number;
+  resetActions: string[];
+}
+
+/** A's agent events worth listing per run (the decisions, not the observations). */
+const DECISIONS = new Set([
+  'handover',
+  'handover.skipped',
+  'restart.in_place',
+  'restart.ok',
+  'restart.failed',
+  'service.failed',
+  'failover',
+  'failover.held',
+  'keepalived.stop',
+  'keepalived.start',
+  'vip.release',
+  'vip.reclaim',
+]);
+
+let rruns: RRun[] = [];
+
+/** Scenarios grouped by the lab they need (deployment time, health path), in the order given. */
+function labGroups(list: ScenarioId[]): Array<{ lab: NonNullable<(typeof SCENARIOS)[ScenarioId]['lab']>; ids: ScenarioId[] }> {
+  const groups = new Map<string, { lab: NonNullable<(typeof SCENARIOS)[ScenarioId]['lab']>; ids: ScenarioId[] }>();
+  for (const id of list) {
+    const lab = SCENARIOS[id].lab ?? {};
+    const key = JSON.stringify(lab);
+    if (!groups.has(key)) groups.set(key, { lab, ids: [] });
+    groups.get(key)!.ids.push(id);
+  }
+  return [...groups.values()];
+}
+
+/** Seconds, estimated: per lab, its start; per run, the window + the play's overhead + a reset. */
+function estimateS(): number {
+  let s = 0;
+  for (const _ of sups) {
+    for (const g of labGroups(ids)) {
+      const deploy = g.lab.deploySeconds ?? 0;
+      s += deploy + 12;
+      for (const id of g.ids) s += reps * (SCENARIOS[id].windowMs / 1000 + (SCENARIOS[id].fromRepair ? 6 : 0) + 5 + (deploy > 0 ? 10 : 5));
+    }
+  }
+  return s;
+}
+
+function measureRRun(r: PlayResult, supId: SupervisorId, rep: number, labId: string, before: number, reset: { ms: number; actions: string[]; learnedMs?: number }): RRun {
+  const m = r.metrics;
+  const path = vipHolderPath(r);
+  const from = r.marks[0]?.t ?? r.fault;
+  const decisions = r.events.A.filter((e) => (e.t ?? 0) >= from && DECISIONS.has(e.event)).map((e) => e.event);
+  return {
+    id: r.id,
+    sup: supId,
+    rep,
+    labId,
+    before,
+    ok: true,
+    errors: m.errors,
+    errorMs: m.errorMs,
+    vipMoves: vipMoves(path),
+    healed: r.facts.healedA === true,
+    health: r.facts.healthA,
+    restartedA: r.facts.tomcatBefore.join(',') !== r.facts.tomcatAfter.join(','),
+    settledMs: m.settledMs,
+    right: m.right,
+    wrong: m.wrong,
+    path: m.path,
+    vipPath: path.join(' → '),
+    learnedMs: reset.learnedMs,
+    decisions: SUPERVISORS[supId].agent === 'watchdog' ? decisions.join(' → ') || '(none)' : undefined,
+    resetMs: reset.ms,
+    resetActions: reset.actions,
+  };
+}
+
+function rcell(id: ScenarioId, sup: SupervisorId) {
+  const rs = rruns.filter((r) => r.id === id && r.sup === sup);
+  const ok = rs.filter((r) => r.ok);
+  return { rs, ok, right: rs.filter((r) => r.right).length, healed: ok.filter((r) => r.healed).length };
+}
+
+/** "1.2 s (0.9–3.0)": the median, and the range when the runs differ. */
+function medRange(xs: number[], fmt: (x: number) => string): string {
+  if (!xs.length) return '–';
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  return lo === hi ? fmt(median(xs)!) : `${fmt(median(xs)!)} (${fmt(lo)}–${fmt(hi)})`;
+}
+
+const R_DEFINITIONS = [
+  '- **seconds of client errors**: the client\'s outages summed from the fault (slow-repair: from the repair) to the',
+  '  end of the window (first failed request to the next answer from any host; `errorMs` of lab/measure.ts).',
+  '- **failed requests**: client requests that failed over the same span (HTTP 5xx through nginx: 502 from a dead',
+  '  tomcat, 500 from the HTTP 500 fault; 300 ms timeouts: a hung or still deploying tomcat, a VIP in transit;',
+  '  refused connections).',
+  '- **VIP moves**: changes of the host holding the VIP (sampled every 200 ms from the hosts\' interfaces) from',
+  '  the (first) fault to the end; a gap with nobody holding it is not a move. A → B → A is 2.',
+  '- **A healed**: at the end of the window, A\'s tomcat is one running JVM, not stopped, and answers 200 on `/`',
+  '  and on `/health` (once in two tries: the flapping endpoint still counts as healthy); runs where it was.',
+  '  hang-start-fails cannot heal (A\'s start keeps failing).',
+  '- **right**: runs whose outcome was right, out of the runs (lab/scenarios.ts `right` of each scenario):',
+  '  slow-crash, slow-hang, http-500: A healed, the VIP and the client end on A, at most 2 VIP moves;',
+  '  hang-start-fails: the VIP and the client end on B, at most 2 moves; health-flap: the VIP never leaves A,',
+  '  no tomcat restarted on either host, no failed request; slow-repair: A healed, the VIP and the client end',
+  '  on A, no failed request from the repair on (one timeout exactly at the VRRP preemption happens with no',
+  '  supervisor at all, about 1 in 12: lab/README.md, Gotchas; it counts as wrong here, as in scenario 6).',
+  '- Medians over the runs, the range in parentheses when the runs differ.',
+  '- **A\'s learned start** (every run): what ha-watchdog on A had in state.json for tomcat\'s start time when the',
+  '  run started (`services.tomcat.startMs`, learned from its own restarts and kept across runs of the same lab,',
+  '  as on a real host); "unknown" on a fresh lab or when nothing was learned yet. With `failover.order: auto`',
+  '  an unknown start counts as slow.',
+];
+
+function rSupervisorsText(): string[] {
+  return [
+    '- **keepalived vrrp_script + systemd Restart=**: as in the classic suite above (`lab/host/respawn.sh`: tomcat',
+    '  `on-abort`, nginx and keepalived `on-failure`), its tomcat check on the webapp\'s `/health`',
+    '  (`curl -sf -m 1`, interval 1, fall 2, rise 2).',
+    '- **seed bash loop**: `lab/seed-loop.sh` (counts processes every 3 s, never looks at HTTP).',
+    '- **ha-watchdog as shipped + peer guard**: `lab.sh up --profile shipped`: each host\'s `watchdog.yaml` sets only',
+    '  `stateDir`, the services\' process matching, `http.url` (tomcat: `/health`, nginx: `/nginx-health`), the',
+    '  restart / keepalived start and stop commands, `keepalived.vip`, and the peer guard as README.md documents it',
+    '  (`metrics.listen` on the host\'s address :9120, `peer.url` the other host\'s `/healthz`). Everything else is',
+    '  the agent\'s default: interval, probe timeouts and retry delay, fall/rise, restart timeout/grace/attempts,',
+    '  `failover.order` (auto), `keepalived.control` (stop).',
+  ];
+}
+
+function renderRealistic(elapsed: number, machineText: string[]): string {
+  const repsRun = Math.max(0, ...rruns.map((r) => r.rep));
+  const lines: string[] = [
+    '## Realistic suite: a 20 s deployment, ha-watchdog as shipped',
+    '',
+    'Generated by `BENCH_LAB_SUITE=realistic npm run bench:lab` (bench/lab.ts). The lab webapp (lab/webapp) takes',
+    '20 s to deploy at each tomcat start (the port is bound meanwhile, requests hang), tomcat is checked on its',
+    '`/health`, and the faults are those of lab/scenarios.ts `REALISTIC`. Unlike the classic suite above, one lab',
+    'per (supervisor, deployment time) plays every run, reset between runs by lab/reset.ts: faults cleared,',
+    'unhealthy services restarted, the VIP on A with A master and B backup, the supervisor started afresh',
+    '(ha-watchdog\'s state.json rebuilt from a fresh memory keeping only what it learned: tomcat\'s start time and',
+    'the handover\'s cost). The runs of a lab are interleaved by repetition (rep 1 of every scenario, then rep 2).',
+    '',
+    ...machineText,
+    `- ${rruns.length} runs (${repsRun} repetition${repsRun === 1 ? '' : 's'}) in ${Math.round(elapsed / 60_000)} min`,
+    '',
+    '### Results (medians)',
+    '',
+    '| scenario | supervisor | right | A healed | seconds of client errors | failed requests | VIP moves |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const id of ids) {
+    for (const sup of sups) {
+      const c = rcell(id, sup);
+      lines.push(
+        `| ${id} | ${SUPERVISORS[sup].label} | ${c.right}/${c.rs.length} | ${c.healed}/${c.ok.length} | ${medRange(c.ok.map((r) => r.errorMs), (x) => `${(x / 1000).toFixed(1)} s`)} | ${medRange(c.ok.map((r) => r.errors), String)} | ${medRange(c.ok.map((r) => r.vipMoves), String)} |`,
+      );
+    }
+  }
+  lines.push('', '### Definitions', '', ...R_DEFINITIONS, '', '### The scenarios', '');
+  for (const id of ids) {
+    const s = SCENARIOS[id];
+    lines.push(`- **${id}** (deployment ${s.lab?.deploySeconds ?? 0} s): ${s.fault}; window ${s.windowMs / 1000} s${s.fromRepair ? ' after the repair' : ''}. Right: ${s.right}.`);
+  }
+  lines.push('', '### The supervisors', '', ...rSupervisorsText(), '', '### Every run', '');
+  lines.push(
+    "| scenario | supervisor | rep | lab (runs before) | A's learned start | right | A healed | errors | failed | VIP moves | client | VIP | A's agent decided | reset before |",
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const r of rruns) {
+    const learned = SUPERVISORS[r.sup].agent !== 'watchdog' ? '–' : r.learnedMs === undefined ? 'unknown' : `${(r.learnedMs / 1000).toFixed(1)} s`;
+    const reset = `${(r.resetMs / 1000).toFixed(1)} s${r.resetActions.length ? `: ${esc(r.resetActions.join('; '))}` : ''}`;
+    const body = r.ok
+      ? `${r.right ? 'yes' : `no: ${esc(r.wrong.join('; '))}`} | ${r.healed ? 'yes' : `no (${esc(r.health ?? '?')})`} | ${(r.errorMs / 1000).toFixed(2)} s | ${r.errors} | ${r.vipMoves} | ${r.path} | ${r.vipPath} | ${r.decisions ?? '–'}`
+      : `run failed: ${esc((r.error ?? '').split('\n')[0] ?? '')} | | | | | | | `;
+    lines.push(`| ${r.id} | ${r.sup} | ${r.rep} | ${r.labId} (${r.before}) | ${learned} | ${body} | ${reset} |`);
+  }
+  lines.push('', `${R_DATA_OPEN}\n${JSON.stringify({ t0, elapsed, machine: machineText, ids, sups, runs: rruns })}\n-->`);
+  return lines.join('\n');
+}
+
+const R_DATA_OPEN = '<!-- bench-lab-realistic-data';
+
+function writeRealistic(elapsed: number, machineText: string[]): void {
+  writeSummaryBlock(out, renderRealistic(elapsed, machineText), R_BEGIN, R_END);
+}
+
+async function realisticMain(): Promise<void> {
+  if (rendering) {
+    const block = markedBlock(readFileSync(out, 'utf8'), R_BEGIN, R_END);
+    const at = block.indexOf(R_DATA_OPEN);
+    if (at < 0) throw new Error(`${out}: no realistic data to re-render`);
+    const data = JSON.parse(block.slice(at + R_DATA_OPEN.length, block.indexOf('-->', at))) as {
+      t0: number;
+      elapsed: number;
+      machine: string[];
+      ids: ScenarioId[];
+      sups: SupervisorId[];
+      runs: RRun[];
+    };
+    t0 = data.t0;
+    rruns = data.runs;
+    ids.splice(0, ids.length, ...data.ids);
+    sups.splice(0, sups.length, ...data.sups);
+    writeRealistic(data.elapsed, data.machine);
+    console.log(`bench:lab: re-rendered the realistic section of ${out} from ${rruns.length} runs`);
+    return;
+  }
+  const snapshot = snapshotDist();
+  const machineText = machine(snapshot.built);
+  const groups = labGroups(ids);
+  const totalRuns = reps * ids.length * sups.length;
+  const est = estimateS();
+  const stamp = () => `${((Date.now() - t0) / 60_000).toFixed(1).padStart(5)} min`;
+  console.log(
+    `bench:lab realistic: ${totalRuns} runs (${reps} × ${ids.join(',')} × ${sups.join(',')}), ${sups.length * groups.length} labs; ` +
+      `estimated ${Math.round(est / 60)} min; results to ${out}`,
+  );
+  let n = 0;
+  for (const supId of sups) {
+    const sup = SUPERVISORS[supId];
+    for (const g of groups) {
+      let lab: Lab | undefined;
+      let before = 0;
+      const up = async (): Promise<Lab> => {
+        const l = await Lab.up({ agent: sup.agent, agentCli: snapshot.cli, ...g.lab, ...sup.lab });
+        console.log(`${stamp()} lab ${l.id} up for ${supId}, deployment ${l.config.deploySeconds} s, in ${(l.timings.upMs / 1000).toFixed(1)} s`);
+        before = 0;
+        return l;
+      };
+      try {
+        for (let rep = 1; rep <= reps; rep++) {
+          for (const id of g.ids) {
+            n += 1;
+            const tag = `[${n}/${totalRuns}] ${id.padEnd(16)} ${supId.padEnd(16)} rep ${rep}`;
+            try {
+              lab ??= await up();
+              const rs = await resetLab(lab);
+              const learnedMs = rs.learned.A.tomcatStartMs;
+              const r = await play(lab, id, { eventsSince: Date.now() });
+              before += 1;
+              const run = measureRRun(r, supId, rep, lab.id, before - 1, { ms: rs.ms, actions: rs.actions, learnedMs });
+              rruns.push(run);
+              const left = (Date.now() - t0) / n * (totalRuns - n);
+              console.log(
+                `${stamp()} ${tag}: ${run.right ? 'right' : 'WRONG'}  errors ${(run.errorMs / 1000).toFixed(2)} s (${run.errors} failed)  VIP moves ${run.vipMoves}  ` +
+                  `A healed ${run.healed ? 'yes' : 'no'}${sup.agent === 'watchdog' ? `  learned ${learnedMs === undefined ? 'unknown' : `${(learnedMs / 1000).toFixed(1)} s`}  ${run.decisions}` : ''}` +
+                  `  (reset ${(rs.ms / 1000).toFixed(1)} s${rs.actions.length ? `: ${rs.actions.join('; ')}` : ''})  ~${Math.round(left / 60_000)} min left` +
+                  (run.right ? '' : `\n${' '.repeat(10)}${run.wrong.join('; ')}`),
+              );
+            } catch (e) {
+              rruns.push({
+                id, sup: supId, rep, labId: lab?.id ?? '-', before, ok: false, error: (e as Error).message,
+                errors: 0, errorMs: 0, vipMoves: 0, healed: false, restartedA: false, right: false, wrong: ['run failed'], path: '', vipPath: '', resetMs: 0, resetActions: [],
+              });
+              console.log(`${stamp()} ${tag}: RUN FAILED: ${(e as Error).message}; the next run gets a fresh lab`);
+              await lab?.down().catch((err: unknown) => console.error(`teardown: ${(err as Error).message}`));
+              lab = undefined;
+            }
+            writeRealistic(Date.now() - t0, machineText); // partial results survive an interrupted bench
+          }
+        }
+      } finally {
+        await lab?.down().catch((e: unknown) => console.error(`teardown: ${(e as Error).message}`));
+      }
+    }
+  }
+  const elapsed = Date.now() - t0;
+  machineText.push(`- load average before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${loadavg().map((x) => x.toFixed(2)).join(' ')}; estimated ${Math.round(est / 60)} min`);
+  writeRealistic(elapsed, machineText);
+  console.log(`bench:lab realistic: done in ${Math.round(elapsed / 1000)} s (estimated ${Math.round(est)} s); wrote the realistic section of ${out}`);
 }
 
 await main();

@@ -12,6 +12,14 @@ export type Service = 'tomcat' | 'nginx' | 'keepalived';
 export type Driver = 'agent' | 'seed' | 'respawn';
 export type Signal = 'KILL' | 'TERM' | 'STOP' | 'CONT' | 'INT' | 'HUP';
 
+/** The parts of the agent's state.json (src/policy/types.ts Memory) the lab reads. */
+export interface AgentState {
+  version?: number;
+  services?: Record<string, { startMs?: number; [k: string]: unknown }>;
+  keepalived?: Record<string, unknown>;
+  [k: string]: unknown;
+}
+
 export class Host {
   private cachedInitPid?: number;
 
@@ -45,6 +53,14 @@ export class Host {
   }
   get agentStateDir(): string {
     return join(this.dir, 'state');
+  }
+  /** The agent's state.json (in its stateDir): its memory, kept across agent restarts. */
+  get agentStateFile(): string {
+    return join(this.agentStateDir, 'state.json');
+  }
+  /** The webapp's deployment time file, read at each tomcat start (seconds). */
+  get deploySecondsFile(): string {
+    return join(this.dir, 'tomcat', 'deploy-seconds');
   }
   /** The agent's stdout (pino JSON lines). */
   get agentLog(): string {
@@ -134,6 +150,25 @@ export class Host {
   // --- agent ---------------------------------------------------------------
   agentEvents(): AgentEvent[] {
     return readEventFile(this.agentLog);
+  }
+  /** The agent's state.json, parsed; undefined when missing or not JSON. */
+  readAgentState(): AgentState | undefined {
+    try {
+      const o = JSON.parse(readFileSync(this.agentStateFile, 'utf8')) as unknown;
+      return o && typeof o === 'object' ? (o as AgentState) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  /** What the agent learned of a service's start time (state.json services.<name>.startMs), ms. */
+  learnedStartMs(service = 'tomcat'): number | undefined {
+    const v = this.readAgentState()?.services?.[service]?.startMs;
+    return typeof v === 'number' ? v : undefined;
+  }
+  /** keepalived's VRRP state from the last "(VI_1) Entering X STATE" of its log ('' when none). */
+  keepalivedState(): string {
+    const m = [...this.readLog('keepalived.log').matchAll(/\(VI_1\) Entering (\w+) STATE/g)].pop();
+    return m?.[1] ?? '';
   }
   /** Text of one of the host's log files, '' when absent (e.g. 'keepalived.log', 'seed.log', 'ctl.log'). */
   readLog(name: string): string {

@@ -25,7 +25,7 @@ import { waitFor, type WaitOptions } from './wait.js';
 
 export { outages, segments, type ClientOptions, type Outage, type Sample, type Segment, type Who } from './client.js';
 export { eventsNamed, type AgentEvent } from './events.js';
-export type { Driver, HostName, Service, Signal } from './host.js';
+export type { AgentState, Driver, HostName, Service, Signal } from './host.js';
 export { labSkip, labUnavailableReason } from './prereqs.js';
 export { waitFor } from './wait.js';
 
@@ -47,6 +47,19 @@ export type AgentKind = 'none' | 'watchdog' | 'seed' | 'peer';
 export type FailoverOrder = 'restart-first' | 'handover-first';
 /** keepalived.control of the agent's config (lab.sh up --control). */
 export type KeepalivedControl = 'stop' | 'track-file';
+
+/**
+ * How each host's watchdog.yaml is generated (lab.sh up --profile):
+ *  - lab: the lab's own config (interval 1s, fall/rise 2, timeouts 1s, one restart attempt, ...);
+ *  - shipped: only what is host-specific (stateDir, process matching, http.url, the
+ *    restart/start/stop commands, keepalived.vip) plus the peer guard as README.md
+ *    documents it for a pair; everything else is the agent's defaults. Implies
+ *    `guard` and `tomcatHealth: '/health'`.
+ */
+export type Profile = 'lab' | 'shipped';
+
+/** The lab webapp's run-time faults (lab/host/ctl.sh tomcat fault ...). */
+export type TomcatFault = '500' | 'flap';
 
 /** Port of the agent's metrics server (/healthz) when the peer guard is on. */
 export const HEALTHZ_PORT = 9120;
@@ -83,6 +96,19 @@ export interface LabOptions {
    * http://<other host addr>:9120/healthz, timeout: 1s }` in each host's watchdog.yaml.
    */
   guard?: boolean;
+  /**
+   * Seconds the lab webapp takes to deploy at each tomcat start (lab/webapp: the port
+   * is bound meanwhile, requests hang). Default 0: tomcat answers ~1 s after its start,
+   * as before. Written to <host>/tomcat/deploy-seconds; `lab.setDeploySeconds()` changes it.
+   */
+  deploySeconds?: number;
+  /** watchdog.yaml profile (default 'lab'); 'shipped' implies guard and tomcatHealth '/health'. */
+  profile?: Profile;
+  /**
+   * The path of every tomcat health check: the agent's http.url and the peer's
+   * vrrp_script curl (default '/', the page; '/health' with profile shipped).
+   */
+  tomcatHealth?: string;
 }
 
 /** The lab's generated-config options, as lab.sh recorded them in lab.env. */
@@ -90,6 +116,10 @@ export interface LabConfig {
   order?: FailoverOrder;
   control?: KeepalivedControl;
   guard: boolean;
+  profile: Profile;
+  /** The deployment time written at up (a scenario may change it later: lab.setDeploySeconds). */
+  deploySeconds: number;
+  tomcatHealth: string;
 }
 
 const DRIVER_OF: Record<Exclude<AgentKind, 'none'>, Driver> = { watchdog: 'agent', seed: 'seed', peer: 'respawn' };
@@ -134,9 +164,11 @@ export class Lab {
   readonly timings: { upMs: number; downMs?: number };
   /** order / control / guard of the generated configs (Lab.up options). */
   readonly config: LabConfig;
+  /** The agent's entry point this lab runs (Lab.up's agentCli). */
+  readonly agentCli: string;
   private isDown = false;
 
-  private constructor(dir: string, agent: AgentKind, upMs: number) {
+  private constructor(dir: string, agent: AgentKind, upMs: number, agentCli: string) {
     const env = readEnvFile(join(dir, 'lab.env'));
     const get = (k: string): string => {
       const v = env[k];
@@ -159,7 +191,11 @@ export class Lab {
       ...(env.ORDER ? { order: env.ORDER as FailoverOrder } : {}),
       ...(env.CONTROL ? { control: env.CONTROL as KeepalivedControl } : {}),
       guard: env.GUARD === '1',
+      profile: env.PROFILE === 'shipped' ? 'shipped' : 'lab',
+      deploySeconds: Number(env.DEPLOY ?? 0) || 0,
+      tomcatHealth: env.TOMCAT_HEALTH || '/',
     };
+    this.agentCli = agentCli;
   }
 
   /**
@@ -181,6 +217,9 @@ export class Lab {
     if (opts.order) argv.push('--order', opts.order);
     if (opts.control) argv.push('--control', opts.control);
     if (opts.guard) argv.push('--guard');
+    if (opts.deploySeconds !== undefined) argv.push('--deploy', String(opts.deploySeconds));
+    if (opts.profile) argv.push('--profile', opts.profile);
+    if (opts.tomcatHealth) argv.push('--tomcat-health', opts.tomcatHealth);
     installExitHandlers();
     const t0 = performance.now();
     // SIGTERM on timeout: lab.sh's trap then tears the half-built lab down.
@@ -189,7 +228,7 @@ export class Lab {
     if (r.code !== 0 || !m?.[1]) {
       throw new Error(`lab up failed (exit ${r.code}):\n${r.stderr.trim()}`);
     }
-    const lab = new Lab(m[1].trim(), agent, 0);
+    const lab = new Lab(m[1].trim(), agent, 0, agentCli);
     live.add(lab);
     try {
       if (agent !== 'none') {
@@ -253,6 +292,23 @@ export class Lab {
   }
   setStartFails(host: HostName, service: Service, on: boolean): void {
     this.hosts[host].setStartFails(service, on);
+  }
+  /**
+   * Switches one of the lab webapp's run-time faults on a host (lab/host/ctl.sh tomcat
+   * fault): '500' makes the running JVM answer every request with HTTP 500 until it
+   * is restarted (or the fault cleared); 'flap' makes /health alternate 500 / 200 per
+   * request while the application keeps serving.
+   */
+  async tomcatFault(host: HostName, fault: TomcatFault): Promise<void> {
+    await this.hosts[host].ctlOk('tomcat', 'fault', fault);
+  }
+  /** Clears one run-time fault of the host's tomcat, or both. */
+  async clearTomcatFault(host: HostName, fault?: TomcatFault): Promise<void> {
+    await this.hosts[host].ctlOk('tomcat', 'fault', 'clear', ...(fault ? [fault] : []));
+  }
+  /** The deployment time of the host's webapp from its next tomcat start on (seconds). */
+  async setDeploySeconds(host: HostName, seconds: number): Promise<void> {
+    await this.hosts[host].ctlOk('tomcat', 'deploy', String(seconds));
   }
   /** `tail -f <tomcat log dir>/catalina.out` on the host: a process whose command line says "tomcat". Returns its PID inside the host. */
   startTailDecoy(host: HostName): Promise<number> {

@@ -6,6 +6,11 @@
 // Scenarios 9-13 need a configured lab (SCENARIOS[id].lab: the peer guard,
 // failover.order handover-first, keepalived.control track-file): bring it up with
 // `Lab.up({ agent: 'watchdog', ...SCENARIOS[id].lab })`.
+// The realistic scenarios (REALISTIC: slow-crash, slow-hang, hang-start-fails,
+// http-500, health-flap, slow-repair) run the lab webapp with a real deployment time
+// (SCENARIOS[id].lab.deploySeconds, 20 s) and tomcat's checks on its /health; each
+// carries its own fault (`inject`) and verdict (`judge`), and may be played again
+// on the same lab after `resetLab()` (lab/reset.ts).
 //
 //   const lab = await Lab.up({ agent: 'watchdog' });
 //   try { const r = await play(lab, '2'); console.log(r.metrics); } finally { await lab.down(); }
@@ -14,10 +19,21 @@ import type { Sample } from './client.js';
 import type { AgentEvent } from './events.js';
 import type { HostName } from './host.js';
 import type { AgentKind, Lab, LabOptions } from './lab.js';
+import { tomcatProblem } from './reset.js';
 import { between, endsOn, errorCount, errorMs, pathText, settledAt } from './measure.js';
 import { type VipHolder, type VipSample, VipSampler } from './vip.js';
 
-export type ScenarioId = '1' | '2' | '3' | '3b' | '4' | '5' | '6' | '7' | '8' | '9' | '9b' | '10' | '11' | '12' | '13';
+export type RealisticId = 'slow-crash' | 'slow-hang' | 'hang-start-fails' | 'http-500' | 'health-flap' | 'slow-repair';
+export type ScenarioId = '1' | '2' | '3' | '3b' | '4' | '5' | '6' | '7' | '8' | '9' | '9b' | '10' | '11' | '12' | '13' | RealisticId;
+
+/** What a scenario's own fault function gets (ScenarioSpec.inject). */
+export interface FaultContext {
+  lab: Lab;
+  /** Records a mark now and returns its time (epoch ms). */
+  mark: (label: string) => number;
+  facts: PlayResult['facts'];
+  log?: (msg: string) => void;
+}
 
 export interface ScenarioSpec {
   id: ScenarioId;
@@ -31,8 +47,60 @@ export interface ScenarioSpec {
   /** Observation window after the fault (scenarios 6, 9, 9b, 12: after the repair), ms. */
   windowMs: number;
   /** The lab's configuration options the scenario needs (none: the default lab). */
-  lab?: Pick<LabOptions, 'order' | 'control' | 'guard'>;
+  lab?: Pick<LabOptions, 'order' | 'control' | 'guard' | 'deploySeconds' | 'tomcatHealth'>;
+  /** Its measured span starts at the repair, not at the first fault (like 6). */
+  fromRepair?: boolean;
+  /**
+   * The scenario's own fault (instead of a case in play()'s switch): injects it and
+   * returns the time the measured span starts (the fault, or the repair).
+   */
+  inject?: (ctx: FaultContext) => Promise<number>;
+  /** The scenario's own verdict, added to measure()'s generic one (expected host at the end). */
+  judge?: (r: Omit<PlayResult, 'metrics'>, wrong: string[]) => void;
 }
+
+/** Lab options of the realistic scenarios: a 20 s deployment, tomcat checked on /health. */
+const SLOW = { deploySeconds: 20, tomcatHealth: '/health' } as const;
+const FAST = { deploySeconds: 0, tomcatHealth: '/health' } as const;
+
+/** Holders of the VIP from the first mark on (the last sample before it included), repeats collapsed. */
+export function vipHolderPath(r: Pick<PlayResult, 'vip' | 'marks' | 'fault' | 'end'>): string[] {
+  const from = r.marks[0]?.t ?? r.fault;
+  const before = r.vip.filter((s) => s.t < from).pop();
+  const out: string[] = [];
+  for (const s of [...(before ? [before] : []), ...r.vip.filter((x) => x.t >= from && x.t <= r.end)]) {
+    if (out[out.length - 1] !== s.holder) out.push(s.holder);
+  }
+  return out;
+}
+
+/** Changes of the host holding the VIP along a path ('none' in between, the VRRP handover, is not a move). */
+export function vipMoves(path: string[]): number {
+  const hosts = path.filter((h) => h !== 'none' && h !== '(no samples)');
+  let n = 0;
+  for (let i = 1; i < hosts.length; i++) if (hosts[i] !== hosts[i - 1]) n += 1;
+  return n;
+}
+
+/** The realistic verdicts' common parts. */
+function healedOnA(r: Omit<PlayResult, 'metrics'>, wrong: string[]): void {
+  if (r.facts.healedA === false) wrong.push(`A's tomcat is not healthy at the end (${r.facts.healthA ?? '?'})`);
+}
+function noFlapping(r: Omit<PlayResult, 'metrics'>, wrong: string[]): void {
+  const path = vipHolderPath(r);
+  if (vipMoves(path) > 2) wrong.push(`the VIP flapped (${path.join(' → ')})`);
+}
+
+async function killWithStartFailing(ctx: FaultContext, sig: 'KILL' | 'STOP'): Promise<number> {
+  ctx.lab.setTomcatStartFails('A', true);
+  const t = ctx.mark('fault');
+  await ctx.lab.killTomcat('A', sig);
+  return t;
+}
+
+/** The realistic scenarios, in the order the bench plays them. */
+export const REALISTIC: readonly RealisticId[] = ['slow-crash', 'slow-hang', 'hang-start-fails', 'http-500', 'health-flap', 'slow-repair'];
+
 
 export const SCENARIOS: Record<ScenarioId, ScenarioSpec> = {
   '1': {
@@ -165,6 +233,129 @@ export const SCENARIOS: Record<ScenarioId, ScenarioSpec> = {
     windowMs: 15_000,
     lab: { control: 'track-file' },
   },
+
+  // --- realistic: the lab webapp deploys for 20 s; tomcat checked on /health ----------
+  'slow-crash': {
+    id: 'slow-crash',
+    title: 'slow crash: tomcat killed on A, restart works, 20 s deployment',
+    fault: 'SIGKILL to tomcat on A (its restart takes the 20 s deployment)',
+    expect: 'A',
+    right: 'A heals (tomcat restarted and answering), the VIP and the client end on A, no flapping (at most A → B → A)',
+    windowMs: 40_000,
+    lab: SLOW,
+    inject: async ({ lab, mark }) => {
+      const t = mark('fault');
+      await lab.killTomcat('A', 'KILL');
+      return t;
+    },
+    judge: (r, wrong) => {
+      healedOnA(r, wrong);
+      noFlapping(r, wrong);
+    },
+  },
+  'slow-hang': {
+    id: 'slow-hang',
+    title: 'slow hang: tomcat hung on A (SIGSTOP), restart works, 20 s deployment',
+    fault: 'SIGSTOP to tomcat on A (the port still accepts, nothing answers; a restart takes the 20 s deployment)',
+    expect: 'A',
+    right: 'the hung JVM is replaced and A heals, the VIP and the client end on A, no flapping',
+    windowMs: 45_000,
+    lab: SLOW,
+    inject: async ({ lab, mark, facts }) => {
+      facts.hungPid = facts.tomcatBefore[0];
+      const t = mark('fault');
+      await lab.killTomcat('A', 'STOP');
+      return t;
+    },
+    judge: (r, wrong) => {
+      if (!r.facts.hungPidGone) wrong.push('the hung tomcat is still there');
+      healedOnA(r, wrong);
+      noFlapping(r, wrong);
+    },
+  },
+  'hang-start-fails': {
+    id: 'hang-start-fails',
+    title: 'hang whose restart fails: tomcat hung on A, its start failing, fast app',
+    fault: "deployment 0 s; A's tomcat start made to fail, then SIGSTOP to tomcat on A",
+    expect: 'B',
+    right: 'the VIP moves to B and the client ends on B, no flapping',
+    windowMs: 20_000,
+    lab: FAST,
+    inject: (ctx) => killWithStartFailing(ctx, 'STOP'),
+    judge: noFlapping,
+  },
+  'http-500': {
+    id: 'http-500',
+    title: 'HTTP 500 while the process lives (a restart heals it), 20 s deployment',
+    fault: "A's tomcat answers every request with HTTP 500 (the application and /health) until it is restarted",
+    expect: 'A',
+    right: 'A heals (a restarted tomcat answers 200), the VIP and the client end on A, no flapping',
+    windowMs: 45_000,
+    lab: SLOW,
+    inject: async ({ lab, mark }) => {
+      const t = mark('fault');
+      await lab.tomcatFault('A', '500');
+      return t;
+    },
+    judge: (r, wrong) => {
+      healedOnA(r, wrong);
+      noFlapping(r, wrong);
+    },
+  },
+  'health-flap': {
+    id: 'health-flap',
+    title: 'flapping health endpoint: /health on A alternates 500/200, the application is fine',
+    fault: "A's /health alternates 500 and 200 per request; what clients get (the page through nginx) is unaffected",
+    expect: 'A',
+    right: 'nothing moves: the VIP never leaves A, no tomcat is restarted on either host, no client request fails',
+    windowMs: 25_000,
+    lab: SLOW,
+    inject: async ({ lab, mark }) => {
+      const t = mark('fault');
+      await lab.tomcatFault('A', 'flap');
+      return t;
+    },
+    judge: (r, wrong) => {
+      const path = vipHolderPath(r);
+      if (path.some((h) => h !== 'A')) wrong.push(`the VIP left A (${path.join(' → ')})`);
+      const same = (a: number[], b: number[]) => a.join(',') === b.join(',');
+      if (!same(r.facts.tomcatBefore, r.facts.tomcatAfter)) wrong.push(`tomcat restarted on A (${r.facts.tomcatBefore} → ${r.facts.tomcatAfter})`);
+      if (r.facts.tomcatB && !same(r.facts.tomcatB.before, r.facts.tomcatB.after)) wrong.push(`tomcat restarted on B (${r.facts.tomcatB.before} → ${r.facts.tomcatB.after})`);
+      const errs = errorCount(r.samples, r.fault, r.end);
+      if (errs > 0) wrong.push(`client requests failed (${errs})`);
+    },
+  },
+  'slow-repair': {
+    id: 'slow-repair',
+    title: 'repair after failover, 20 s deployment',
+    fault: "A's tomcat start made to fail, SIGKILL to tomcat on A; (client on B for 2 s) A's tomcat start works again",
+    expect: 'A',
+    right: 'the VIP returns to A (healed) and no client request fails from the repair on',
+    windowMs: 45_000,
+    lab: SLOW,
+    fromRepair: true,
+    inject: async (ctx) => {
+      const { lab, mark, log } = ctx;
+      lab.setTomcatStartFails('A', true);
+      mark('kill');
+      await lab.killTomcat('A', 'KILL');
+      try {
+        await lab.client.waitForWho('B', 25_000, 5);
+        mark('client on B');
+      } catch {
+        log?.('slow-repair: the client never settled on B; repairing anyway');
+      }
+      await sleep(2_000);
+      const t = mark('repair');
+      lab.setTomcatStartFails('A', false);
+      return t;
+    },
+    judge: (r, wrong) => {
+      healedOnA(r, wrong);
+      const errs = errorCount(r.samples, r.fault, r.end);
+      if (errs > 0) wrong.push(`client requests failed after the repair (${errs})`);
+    },
+  },
 };
 
 /** Scenarios whose measured "fault" is the repair (their windows start there). */
@@ -216,6 +407,12 @@ export interface PlayResult {
     /** Tomcat JVM pids on A before the fault and at the end. */
     tomcatBefore: number[];
     tomcatAfter: number[];
+    /** The same on B. */
+    tomcatB?: { before: number[]; after: number[] };
+    /** At the end: A's tomcat is one running JVM answering 200 on / and /health (lab/reset.ts tomcatProblem). */
+    healedA?: boolean;
+    /** Why not ('' when healed). */
+    healthA?: string;
     /** Configured labs (9-13): keepalived pids, track file, /healthz of both hosts at some marks. */
     snapshots?: Snapshot[];
     /** track-file labs: every change of the hosts' track files, polled every 100 ms. */
@@ -246,6 +443,11 @@ export interface TrackSample {
 export interface PlayOptions {
   /** Override the scenario's observation window, ms. */
   windowMs?: number;
+  /**
+   * Only agent events from this time on (epoch ms) go into the result (default: all),
+   * e.g. the end of the last resetLab() when the lab has played before.
+   */
+  eventsSince?: number;
   /** Called for each mark as it happens (fault, repair, ...). */
   onMark?: (m: Mark) => void;
   /** Progress messages. */
@@ -329,6 +531,10 @@ class TrackSampler {
   }
 }
 
+function eventsFrom(lab: Lab, h: HostName, since = 0): AgentEvent[] {
+  return lab.agentEvents(h).filter((e) => since === 0 || (e.t ?? 0) >= since);
+}
+
 /** Lines of A's ctl.log from line `from` on. */
 function ctlLines(lab: Lab, from = 0): string[] {
   return lab.hosts.A.readLog('ctl.log').split('\n').filter(Boolean).slice(from);
@@ -366,10 +572,12 @@ export async function play(lab: Lab, id: ScenarioId, opts: PlayOptions = {}): Pr
     await waitSteady(lab, 30_000, opts.log);
     await sleep(1_000); // a second of the steady state in the timeline
     facts.tomcatBefore = await tomcatPids(lab, 'A');
+    facts.tomcatB = { before: await tomcatPids(lab, 'B'), after: [] };
     await snap('steady');
     ctlFrom = ctlLines(lab).length;
 
-    switch (id) {
+    if (spec.inject) fault = await spec.inject({ lab, mark, facts, log: opts.log });
+    else switch (id) {
       case '1':
         fault = mark('fault');
         await lab.killTomcat('A', 'KILL');
@@ -498,6 +706,9 @@ export async function play(lab: Lab, id: ScenarioId, opts: PlayOptions = {}): Pr
   }
   if (trackSampler) facts.track = trackSampler.samples;
   facts.tomcatAfter = await tomcatPids(lab, 'A').catch(() => []);
+  if (facts.tomcatB) facts.tomcatB.after = await tomcatPids(lab, 'B').catch(() => []);
+  facts.healthA = await tomcatProblem(lab.hosts.A).catch((e: unknown) => `not checked: ${(e as Error).message}`);
+  facts.healedA = facts.healthA === '';
   if (facts.hungPid !== undefined) facts.hungPidGone = !(await aliveIn(lab, 'A', facts.hungPid));
   if (facts.decoyPid !== undefined) facts.decoyAlive = await aliveIn(lab, 'A', facts.decoyPid);
 
@@ -512,7 +723,7 @@ export async function play(lab: Lab, id: ScenarioId, opts: PlayOptions = {}): Pr
     marks,
     samples: lab.client.timeline(),
     vip: sampler.samples,
-    events: { A: lab.agentEvents('A'), B: lab.agentEvents('B') },
+    events: { A: eventsFrom(lab, 'A', opts.eventsSince), B: eventsFrom(lab, 'B', opts.eventsSince) },
     facts,
     metrics: { errors: 0, errorMs: 0, right: false, wrong: [], path: '', vipPath: '' },
   };
@@ -591,6 +802,7 @@ export function measure(r: Omit<PlayResult, 'metrics'>): PlayMetrics {
       break;
     }
   }
+  spec.judge?.(r, wrong);
   return {
     settledMs: settled === undefined ? undefined : Math.max(0, settled - fault),
     errors: errorCount(samples, fault, end),
@@ -625,13 +837,14 @@ export function report(r: PlayResult): string {
   const m = r.metrics;
   const lines = [
     `scenario ${r.id} (${r.spec.title}) with ${r.agent}, lab ${r.labId}: ${m.right ? 'RIGHT' : `WRONG: ${m.wrong.join('; ')}`}`,
-    `  settled on ${r.spec.expect}: ${m.settledMs === undefined ? 'never' : `${m.settledMs} ms`} after the ${FROM_REPAIR.has(r.id) ? 'repair' : 'fault'}; failed requests: ${m.errors} (${(m.errorMs / 1000).toFixed(2)} s of errors)`,
+    `  settled on ${r.spec.expect}: ${m.settledMs === undefined ? 'never' : `${m.settledMs} ms`} after the ${FROM_REPAIR.has(r.id) || r.spec.fromRepair ? 'repair' : 'fault'}; failed requests: ${m.errors} (${(m.errorMs / 1000).toFixed(2)} s of errors)`,
     `  client: ${m.path}`,
     `  VIP:    ${m.vipPath}`,
     `  marks:  ${r.marks.map((k) => `${k.label}@${rel(k.t, r.fault).trim()}`).join(', ')}`,
     ...(r.facts.hungPid !== undefined ? [`  hung pid ${r.facts.hungPid}: ${r.facts.hungPidGone ? 'gone' : 'still there'}`] : []),
     ...(r.facts.decoyPid !== undefined ? [`  decoy pid ${r.facts.decoyPid}: ${r.facts.decoyAlive ? 'alive' : 'gone'}`] : []),
-    `  tomcat on A: before ${JSON.stringify(r.facts.tomcatBefore)}, after ${JSON.stringify(r.facts.tomcatAfter)}`,
+    `  tomcat on A: before ${JSON.stringify(r.facts.tomcatBefore)}, after ${JSON.stringify(r.facts.tomcatAfter)}${r.facts.healedA === undefined ? '' : r.facts.healedA ? ', healthy at the end' : `, not healthy at the end (${r.facts.healthA})`}`,
+    ...(r.facts.tomcatB ? [`  tomcat on B: before ${JSON.stringify(r.facts.tomcatB.before)}, after ${JSON.stringify(r.facts.tomcatB.after)}`] : []),
     ...(r.spec.lab ? [`  lab options: ${JSON.stringify(r.spec.lab)}`] : []),
     ...(r.facts.snapshots ?? []).map(
       (x) =>
