@@ -16,6 +16,7 @@ import { PidWatch } from './pid-watch.js';
 import { createNotifier } from './notify.js';
 import { restoreState } from './state.js';
 import { localSide } from '../doctor/side.js';
+import { vipHeld } from '../probes/vip-held.js';
 
 /**
  * A poll waits this long for its probes' answers, then decides on those it has; a
@@ -61,7 +62,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     log,
     // /healthz: alive while polls complete (a poll is bounded by its probe timeouts).
     alive: () => Date.now() - lastPollEnd < 3 * config.interval + 10_000,
-    health: () => hostHealth(agent.memory, criticalOf(config), agent.last?.observations.keepalived.running, agent.lastPollAt, Date.now(), pidWatch.gone().map((g) => g.owner)),
+    health: () => hostHealth(agent.memory, criticalOf(config), agent.last?.observations.keepalived.running, agent.lastPollAt, Date.now(), pidWatch.gone().map((g) => g.owner), vipNow(config)),
     // `doctor` on the peer: this host's keepalived.conf, summarized (read on each ask).
     pair: (nonce) => localSide(config, nonce),
   });
@@ -240,6 +241,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
     process.once('SIGINT', () => void shutdown('SIGINT'));
   });
+}
+
+/** Whether this host has the VIP right now, for /healthz (the peer compares it with its own). */
+function vipNow(c: Config): { address: string; held: boolean } | undefined {
+  const v = c.keepalived.vip ? vipHeld(c.keepalived.vip.url) : undefined;
+  return v && v.held !== 'unknown' && v.address ? { address: v.address, held: v.held } : undefined;
 }
 
 const criticalOf = (c: Config): Record<string, boolean> => Object.fromEntries(Object.entries(c.services).map(([n, s]) => [n, s.critical]));

@@ -12,6 +12,8 @@ export interface HostHealth {
   paused: boolean;
   services: Record<string, { health: 'unknown' | 'up' | 'down'; critical: boolean; failed: boolean; phase: string }>;
   keepalived: { running?: boolean; failedOver: boolean; held: boolean };
+  /** Whether this host has the VIP on an interface right now (absent without keepalived.vip as an address). */
+  vip?: { address: string; held: boolean };
 }
 
 /**
@@ -27,6 +29,7 @@ export function hostHealth(
   polledAt: number | undefined,
   now = Date.now(),
   vanished: string[] = [],
+  vip?: { address: string; held: boolean },
 ): HostHealth {
   const services: HostHealth['services'] = {};
   for (const [name, m] of Object.entries(memory.services)) {
@@ -41,5 +44,6 @@ export function hostHealth(
     paused,
     services,
     keepalived: { running: keepalivedRunning, failedOver: memory.keepalived.failedOver, held: memory.keepalived.held ?? false },
+    ...(vip && { vip }),
   };
 }

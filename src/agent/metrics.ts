@@ -34,6 +34,8 @@ export class Metrics {
   private readonly handovers: Counter;
   private readonly failedOver: Gauge;
   private readonly onHold: Gauge;
+  private readonly vipSplit: Gauge;
+  private readonly vipOrphaned: Gauge;
   private readonly keepalivedActions: Counter<'action' | 'result'>;
   private readonly keepalivedRunning: Gauge;
   private readonly pollDuration: Histogram;
@@ -57,6 +59,8 @@ export class Metrics {
     this.failoverHeld = new Counter({ name: `${p}failover_held_total`, help: 'Failovers held back because the peer is unhealthy too.', registers });
     this.handovers = new Counter({ name: `${p}handovers_total`, help: 'Handovers (failover.order auto or handover-first): the VIP given to the peer while a service restarts.', registers });
     this.failedOver = new Gauge({ name: `${p}failed_over`, help: 'This host has given the VIP away (failover or handover) and not taken it back yet (1).', registers });
+    this.vipSplit = new Gauge({ name: `${p}vip_split`, help: 'Both hosts hold the VIP (split brain), said after 3 polls in a row (1).', registers });
+    this.vipOrphaned = new Gauge({ name: `${p}vip_orphaned`, help: 'Neither host holds the VIP while one is healthy, said after 3 polls in a row (1).', registers });
     this.onHold = new Gauge({ name: `${p}failover_on_hold`, help: 'A failover is due but held because the peer is unhealthy too (1).', registers });
     this.keepalivedActions = new Counter({ name: `${p}keepalived_actions_total`, help: 'keepalived starts and stops, and VIP releases and reclaims through the track file, that finished.', labelNames: ['action', 'result'], registers });
     this.keepalivedRunning = new Gauge({ name: `${p}keepalived_running`, help: 'keepalived was running at the last poll (1).', registers });
@@ -126,6 +130,8 @@ export class Metrics {
     this.keepalivedRunning.set(r.observations.keepalived.running ? 1 : 0);
     this.failedOver.set(memory.keepalived.failedOver ? 1 : 0);
     this.onHold.set(memory.keepalived.held ? 1 : 0);
+    this.vipSplit.set(memory.keepalived.split?.said ? 1 : 0);
+    this.vipOrphaned.set(memory.keepalived.orphaned?.said ? 1 : 0);
     this.pollDuration.observe(r.durationMs / 1000);
     this.paused.set(isPaused(memory, now) ? 1 : 0);
     this.lastPoll.set(now / 1000);

@@ -2,7 +2,6 @@
 // last poll and its recent actions. The JSON form (`status --json`) is a stable
 // interface: every key is always present (null when unknown or not applicable); keys
 // may be added, never renamed or removed, without raising `format`.
-import { isIP } from 'node:net';
 import { hostname, networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { formatDuration } from '../config/duration.js';
 import type { Config } from '../config/load.js';
@@ -10,6 +9,9 @@ import { budgetFreeAt, recentRestarts, RESTART_BUDGET, RESTART_WINDOW_MS } from 
 import type { ActionKind, Memory, ProbeKind } from '../policy/types.js';
 import type { PollResult } from './agent.js';
 import { hostHealth } from './host-health.js';
+import { vipHeld } from '../probes/vip-held.js';
+
+export { vipHeld };
 import type { ActionRecord } from './recent-actions.js';
 
 export const STATUS_FORMAT = 1;
@@ -177,20 +179,6 @@ export function buildStatus(i: StatusInput): StatusReport {
   };
 }
 
-/** Whether this host has the VIP: the host of keepalived.vip.url among its own addresses. */
-export function vipHeld(url: string | undefined, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): Omit<VipStatus, 'answering'> {
-  if (!url) return { url: null, address: null, held: 'unknown', note: 'no keepalived.vip configured' };
-  let host: string;
-  try {
-    host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
-  } catch {
-    return { url, address: null, held: 'unknown', note: 'keepalived.vip.url is not a URL' };
-  }
-  if (!isIP(host)) return { url, address: null, held: 'unknown', note: `keepalived.vip.url names a host (${host}), not an address` };
-  const want = host.toLowerCase();
-  const held = Object.values(interfaces).some((list) => list?.some((a) => a.address.toLowerCase() === want));
-  return { url, address: host, held, note: null };
-}
 
 function actionStatus(a: ActionRecord): ActionStatus {
   return {

@@ -3,6 +3,7 @@ import type { Config } from '../config/load.js';
 import { needsPeer } from './guard.js';
 import { freshKeepalivedMemory, released, stepKeepalived } from './keepalived.js';
 import { stepMaintenance } from './maintenance.js';
+import { stepPair } from './pair.js';
 import { freshServiceMemory, stepService } from './service.js';
 import { stepVip } from './vip.js';
 import type { Decision, Memory, Observations, PolicyEvent } from './types.js';
@@ -10,7 +11,7 @@ import type { Decision, Memory, Observations, PolicyEvent } from './types.js';
 /** The parts of the config the policy reads (the rest is for probes and actions). */
 export type PolicyConfig = Pick<Config, 'services'> & {
   failover?: Config['failover'];
-  keepalived?: Pick<Config['keepalived'], 'control'>;
+  keepalived?: Pick<Config['keepalived'], 'control' | 'vip'>;
   peer?: Pick<NonNullable<Config['peer']>, 'required'>;
 };
 
@@ -47,12 +48,20 @@ export function decide(obs: Observations, memory: Memory, config: PolicyConfig, 
   });
   actions.push(...k.actions);
   events.push(...k.events, ...stepVip(next.keepalived, obs.vip, released(next.keepalived, obs.keepalived, control), now));
+  const thisHealthy = Object.values(services).every((s) => !s.cfg.critical || (s.mem.health === 'up' && !s.mem.failed));
+  events.push(...stepPair(next.keepalived, obs.vipHeld, obs.peer, thisHealthy));
   return { actions, memory: next, events };
 }
 
-/** Whether the loop should ask the peer's /healthz before this poll's decide(). */
+/**
+ * Whether the loop should ask the peer's /healthz before this poll's decide(): every
+ * poll when the VIP is known (keepalived.vip), to compare who holds it; otherwise only
+ * when a decision may hinge on the peer.
+ */
 export function wantsPeer(obs: Pick<Observations, 'services'>, memory: Memory, config: PolicyConfig): boolean {
-  if (!config.peer || memory.maintenance) return false;
+  if (!config.peer) return false;
+  if (config.keepalived?.vip) return true;
+  if (memory.maintenance) return false;
   const view = Object.fromEntries(
     Object.entries(config.services).map(([n, cfg]) => [n, { critical: cfg.critical, mem: memory.services[n], obs: obs.services[n] }]),
   );

@@ -54,6 +54,8 @@ export interface PeerObservation {
   healthy: boolean;
   /** Why it is not healthy or not reachable, or its own summary. */
   reason?: string;
+  /** The peer says it holds the VIP (its /healthz `vip.held`); absent when it cannot tell. */
+  vipHeld?: boolean;
 }
 
 export interface Observations {
@@ -63,6 +65,8 @@ export interface Observations {
   vip?: VipObservation;
   /** The peer guard's answer (only when `peer` is configured and the policy asked for it). */
   peer?: PeerObservation;
+  /** This host has the VIP on an interface (only when keepalived.vip names an address). */
+  vipHeld?: boolean;
   outcomes: ActionOutcome[];
 }
 
@@ -168,6 +172,9 @@ export interface KeepalivedMemory {
   releasedAt?: number;
   /** Last measured handover: from releasing the VIP to the VIP answering from the peer (ms). */
   handoverMs?: number;
+  /** Both hosts hold the VIP (split brain) / neither does: polls in a row, and whether it was said. */
+  split?: { polls: number; said?: boolean };
+  orphaned?: { polls: number; said?: boolean };
   last?: LastAction;
 }
 

@@ -14,6 +14,7 @@ import { PollSnapshot, ProcessProbe, psList, type KnownSet, type ListedProcess }
 /** Per process probe ("<service>" or "keepalived"): the pids it confirms each poll. */
 export type KnownPids = Record<string, KnownSet>;
 import { checkTcp } from './tcp.js';
+import { vipHeld } from './vip-held.js';
 
 type Check = (snapshot: PollSnapshot) => Promise<ProbeResult>;
 
@@ -23,6 +24,7 @@ export class Probes {
   private readonly vip?: HttpProbe;
   private readonly trackFile?: string;
   private readonly peer?: Config['peer'];
+  private readonly vipUrl?: string;
   private readonly processes = new Map<string, ProcessProbe>();
   private readonly https: HttpProbe[] = [];
   /** How many full process-table scans the last poll needed (0 in the steady state). */
@@ -66,6 +68,7 @@ export class Probes {
       this.https.push(this.vip);
     }
     if (config.keepalived.control === 'track-file') this.trackFile = config.keepalived.trackFile;
+    this.vipUrl = config.keepalived.vip?.url;
     this.peer = config.peer;
   }
 
@@ -121,7 +124,8 @@ export class Probes {
     this.lateVip = undefined;
     this.lastScans = snapshot.scans;
     if (this.trackFile) keepalived.track = readTrackFile(this.trackFile) ?? null;
-    return { services: observed, keepalived, ...(vip && { vip }) };
+    const held = this.vipUrl ? vipHeld(this.vipUrl).held : 'unknown';
+    return { services: observed, keepalived, ...(vip && { vip }), ...(held !== 'unknown' && { vipHeld: held }) };
   }
 
   /** Whether a service's probe is still waiting for its answer. */

@@ -22,7 +22,7 @@ export async function askPeer(cfg: Pick<PeerConfig, 'url' | 'timeout'>): Promise
     // 503: the peer's agent loop is not alive, so its word on its services is stale.
     if (res.statusCode === 503) return unreachable('its agent is not polling (status 503)');
     if (res.statusCode !== 200) return unreachable(`status ${res.statusCode}, expected 200 with a JSON health report`);
-    let body: { healthy?: unknown; host?: unknown; paused?: unknown; services?: Record<string, { health?: string; failed?: boolean; critical?: boolean }> };
+    let body: { healthy?: unknown; host?: unknown; paused?: unknown; services?: Record<string, { health?: string; failed?: boolean; critical?: boolean }>; vip?: { held?: unknown } };
     try {
       body = JSON.parse(text);
     } catch {
@@ -30,11 +30,12 @@ export async function askPeer(cfg: Pick<PeerConfig, 'url' | 'timeout'>): Promise
     }
     if (typeof body?.healthy !== 'boolean') return unreachable(`no "healthy": true|false in the answer: "${text.slice(0, 60)}"`);
     const host = typeof body.host === 'string' ? body.host : cfg.url;
-    if (body.healthy) return { reachable: true, healthy: true, reason: `${host} reports healthy` };
+    const vip = typeof body.vip?.held === 'boolean' ? { vipHeld: body.vip.held } : {};
+    if (body.healthy) return { reachable: true, healthy: true, reason: `${host} reports healthy`, ...vip };
     const sick = Object.entries(body.services ?? {})
       .filter(([, s]) => s?.critical !== false && (s?.health !== 'up' || s?.failed))
       .map(([n, s]) => `${n} ${s?.failed ? 'failed' : s?.health ?? 'unknown'}`);
-    return { reachable: true, healthy: false, reason: `${host}: ${sick.join(', ') || 'reports unhealthy'}` };
+    return { reachable: true, healthy: false, reason: `${host}: ${sick.join(', ') || 'reports unhealthy'}`, ...vip };
   } catch (e) {
     if (controller.signal.aborted) return unreachable(`no answer within ${cfg.timeout} ms`);
     const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };

@@ -29,7 +29,9 @@ export interface Poll {
   /** Services whose process is gone (a definite process-probe failure, no fall). */
   gone?: Record<string, boolean>;
   /** What the peer's /healthz said (undefined: not asked). */
-  peer?: { reachable: boolean; healthy: boolean; reason?: string };
+  peer?: { reachable: boolean; healthy: boolean; reason?: string; vipHeld?: boolean };
+  /** This host has the VIP on an interface (undefined: cannot tell). */
+  held?: boolean;
   /** What the keepalived track file holds (track-file control). */
   track?: 0 | 1 | null;
   outcomes?: Array<Omit<ActionOutcome, 'startedAt' | 'finishedAt'>>;
@@ -61,6 +63,7 @@ export function play(services: Record<string, Svc>, polls: Poll[], memory: Memor
         ),
         keepalived: { running: p.keepalived ?? true, pids: p.kpids ?? [], ...(p.track !== undefined && { track: p.track }) },
         ...(p.peer && { peer: p.peer }),
+        ...(p.held !== undefined && { vipHeld: p.held }),
         ...(p.vip !== undefined && { vip: { ok: p.vip, reason: p.vip ? undefined : 'connect ECONNREFUSED' } }),
         outcomes: (p.outcomes ?? []).map((o) => ({ ...o, startedAt: now - 500, finishedAt: now })),
       },
