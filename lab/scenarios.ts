@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sample } from './client.js';
 import type { AgentEvent } from './events.js';
 import type { HostName } from './host.js';
-import type { AgentKind, Lab, LabOptions } from './lab.js';
+import type { AgentKind, Lab, LabConfig, LabOptions } from './lab.js';
 import { tomcatProblem } from './reset.js';
 import { between, endsOn, errorCount, errorMs, pathText, settledAt } from './measure.js';
 import { type VipHolder, type VipSample, VipSampler } from './vip.js';
@@ -388,6 +388,8 @@ export interface PlayResult {
   spec: ScenarioSpec;
   agent: AgentKind;
   labId: string;
+  /** The lab's generated configuration (profile, deployment time, ...) as it was built. */
+  labConfig?: LabConfig;
   /** When observation started (client and VIP sampler), epoch ms. */
   start: number;
   /** The measured fault: the kill, or (scenarios 6, 9, 9b, 12) the repair. */
@@ -717,6 +719,7 @@ export async function play(lab: Lab, id: ScenarioId, opts: PlayOptions = {}): Pr
     spec,
     agent: lab.agent,
     labId: lab.id,
+    labConfig: lab.config,
     start,
     fault,
     end,
@@ -846,6 +849,9 @@ export function report(r: PlayResult): string {
     `  tomcat on A: before ${JSON.stringify(r.facts.tomcatBefore)}, after ${JSON.stringify(r.facts.tomcatAfter)}${r.facts.healedA === undefined ? '' : r.facts.healedA ? ', healthy at the end' : `, not healthy at the end (${r.facts.healthA})`}`,
     ...(r.facts.tomcatB ? [`  tomcat on B: before ${JSON.stringify(r.facts.tomcatB.before)}, after ${JSON.stringify(r.facts.tomcatB.after)}`] : []),
     ...(r.spec.lab ? [`  lab options: ${JSON.stringify(r.spec.lab)}`] : []),
+    ...(r.labConfig && (r.labConfig.profile !== 'lab' || r.labConfig.deploySeconds > 0 || r.labConfig.tomcatHealth !== '/')
+      ? [`  lab as built: profile ${r.labConfig.profile}, deployment ${r.labConfig.deploySeconds} s, tomcat checked on ${r.labConfig.tomcatHealth}`]
+      : []),
     ...(r.facts.snapshots ?? []).map(
       (x) =>
         `  at ${x.label} (${rel(x.t, r.fault).trim()}): keepalived A ${JSON.stringify(x.keepalived.A)} B ${JSON.stringify(x.keepalived.B)}` +
