@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -69,5 +69,46 @@ setTimeout(() => { if (r.ok) r.release(); }, 1500);`,
     );
     assert.equal(results.filter((x) => x === 'won').length, 1, results.join(','));
     rmSync(d, { recursive: true });
+  });
+
+  it('a stateDir others can write to is refused (unsafe), naming path, owner and mode; nothing written in it', () => {
+    const d = dir();
+    chmodSync(d, 0o777);
+    const r = acquireLock(d, 'ha-watchdog run');
+    assert.ok(!r.ok);
+    assert.equal(r.unsafe, true);
+    assert.match(r.reason, new RegExp(`^refused: stateDir ${d} is owned by uid ${process.getuid!()}.* with mode 0777: another user could plant files or symlinks in it; it must be a directory owned by`));
+    assert.deepEqual(readdirSync(d), []);
+    rmSync(d, { recursive: true });
+  });
+
+  it('a missing stateDir is created 0700', () => {
+    const d = dir();
+    const sd = join(d, 'a', 'b');
+    const r = acquireLock(sd, 'x');
+    assert.ok(r.ok);
+    assert.equal(lstatSync(sd).mode & 0o777, 0o700);
+    r.release();
+    rmSync(d, { recursive: true });
+  });
+
+  it('a symlink planted at lock.<pid> is not written through', () => {
+    const d = dir();
+    writeFileSync(join(d, 'target'), 'precious');
+    symlinkSync(join(d, 'target'), join(d, `lock.${process.pid}`));
+    const r = acquireLock(d, 'x');
+    assert.ok(r.ok);
+    assert.equal(readFileSync(join(d, 'target'), 'utf8'), 'precious');
+    assert.ok(lstatSync(lockFile(d)).isFile());
+    r.release();
+    rmSync(d, { recursive: true });
+  });
+
+  it('release never throws: the stateDir gone, or the lock not removable', () => {
+    const d = dir();
+    const r = acquireLock(d, 'x');
+    assert.ok(r.ok);
+    rmSync(d, { recursive: true });
+    assert.deepEqual(r.release(), { released: true });
   });
 });
