@@ -293,7 +293,7 @@ EOF
   # --- keepalived ---
   local track="" scripts=""
   if [[ $agent == peer ]]; then
-    scripts=$(cat <<'EOF'
+    scripts=$(cat <<EOF
 vrrp_script chk_tomcat {
     script "/usr/bin/curl -sf -o /dev/null -m 1 http://127.0.0.1:8080$TOMCAT_HEALTH"
     interval 1
