@@ -85,7 +85,9 @@ export class Agent {
     const observed: Omit<Observations, 'outcomes'> = await this.probes.observe(this.opts.waitMs);
     this.keepalivedPids = observed.keepalived.pids;
     // The peer guard is asked only when this poll's decision may hinge on it.
-    if (wantsPeer(observed, this.memory, this.config)) observed.peer = await this.probes.askPeer();
+    const peer = wantsPeer(observed, this.memory, this.config);
+    if (peer === 'fresh') observed.peer = await this.probes.askPeer();
+    else if (peer === 'latest') observed.peer = this.probes.peerInBackground();
     const observations: Observations = { ...observed, outcomes };
     const d = decide(observations, this.memory, this.config, Date.now());
     this.memory = d.memory;

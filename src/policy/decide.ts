@@ -54,18 +54,19 @@ export function decide(obs: Observations, memory: Memory, config: PolicyConfig, 
 }
 
 /**
- * Whether the loop should ask the peer's /healthz before this poll's decide(): every
- * poll when the VIP is known (keepalived.vip), to compare who holds it; otherwise only
- * when a decision may hinge on the peer.
+ * Whether, and how, the loop asks the peer's /healthz for this poll's decide(). 'fresh':
+ * a decision may hinge on it (something is wrong here): the poll waits for the answer.
+ * 'latest': only to compare who holds the VIP (keepalived.vip set): the newest answer
+ * to a request made in the background is enough, so a dead peer never slows a poll.
  */
-export function wantsPeer(obs: Pick<Observations, 'services'>, memory: Memory, config: PolicyConfig): boolean {
-  if (!config.peer) return false;
-  if (config.keepalived?.vip) return true;
-  if (memory.maintenance) return false;
+export function wantsPeer(obs: Pick<Observations, 'services'>, memory: Memory, config: PolicyConfig): 'fresh' | 'latest' | null {
+  if (!config.peer) return null;
+  const pair = config.keepalived?.vip ? 'latest' : null;
+  if (memory.maintenance) return pair;
   const view = Object.fromEntries(
     Object.entries(config.services).map(([n, cfg]) => [n, { critical: cfg.critical, mem: memory.services[n], obs: obs.services[n] }]),
   );
-  return needsPeer(view, memory.keepalived.held ?? false);
+  return needsPeer(view, memory.keepalived.held ?? false) ? 'fresh' : pair;
 }
 
 /** The restart command of `target` now has a process: remembered, so a crash after this point does not repeat it. */

@@ -9,6 +9,8 @@ import type { KeepalivedMemory, PeerObservation, PolicyEvent } from './types.js'
 export const PAIR_POLLS = 3;
 
 export function stepPair(mem: KeepalivedMemory, vipHeld: boolean | undefined, peer: PeerObservation | undefined, thisHealthy: boolean): PolicyEvent[] {
+  // No answer yet this poll (asked in the background): nothing changes.
+  if (peer === undefined) return [];
   const known = vipHeld !== undefined && peer?.reachable === true && peer.vipHeld !== undefined;
   const split = known && vipHeld && peer.vipHeld === true;
   const orphaned = known && !vipHeld && peer.vipHeld === false && (thisHealthy || peer.healthy);

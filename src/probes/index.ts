@@ -77,6 +77,26 @@ export class Probes {
     return this.peer ? askPeer(this.peer) : undefined;
   }
 
+  private peerAsking = false;
+  private peerLatest?: PeerObservation;
+
+  /**
+   * The peer's newest answer not yet taken, asked in the background: a question is sent
+   * if none is in flight, and its answer is taken by a later poll. A peer that does not
+   * answer never holds a poll up.
+   */
+  peerInBackground(): PeerObservation | undefined {
+    if (this.peer && !this.peerAsking) {
+      this.peerAsking = true;
+      void askPeer(this.peer)
+        .then((a) => (this.peerLatest = a))
+        .finally(() => (this.peerAsking = false));
+    }
+    const latest = this.peerLatest;
+    this.peerLatest = undefined;
+    return latest;
+  }
+
   /**
    * One poll's observations: every service not still being probed, keepalived, the VIP.
    * `waitMs`: how long to wait for the answers (the rest come late); default: all.

@@ -2,7 +2,7 @@
 // keepalived's track file instead of stopping it, and seeing a vanished process at once
 // (the 250 ms pid watch) rather than at the next poll.
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
@@ -57,17 +57,19 @@ describe('ha-watchdog run: peer guard, track file, pid watch (integration)', { s
     const a = await stage.startAgent(config);
     const trace = log(a.lines);
     await waitFor('tomcat up', () => events(a.lines, 'service.up', 'tomcat').length, 15_000, trace);
-    await waitFor('track file 0 (missing at start: written)', () => readFileSync(track, 'utf8').trim() === '0', 5000, trace);
+    // Written by the action the poll that saw tomcat up started: a moment after service.up.
+    const holds = (v: string) => () => existsSync(track) && readFileSync(track, 'utf8').trim() === v;
+    await waitFor('track file 0 (missing at start: written)', holds('0'), 5000, trace);
     const keepalived = await stage.keepalivedPids();
     stage.setFail('tomcat-restart', true);
     process.kill(stage.tomcatPid(), 'SIGKILL');
     await waitFor('failover', () => events(a.lines, 'failover').length, 15_000, trace);
-    await waitFor('track file 1', () => readFileSync(track, 'utf8').trim() === '1', 5000, trace);
+    await waitFor('track file 1', holds('1'), 5000, trace);
     assert.deepEqual(await stage.keepalivedPids(), keepalived, 'keepalived still runs, the same process');
     assert.ok(!stage.recorded().includes('keepalived-stop'));
     stage.setFail('tomcat-restart', false);
     // healing backs off 10 s after the failure, then rise 1
-    await waitFor('track file 0 again', () => readFileSync(track, 'utf8').trim() === '0', 30_000, trace);
+    await waitFor('track file 0 again', holds('0'), 30_000, trace);
     assert.ok(events(a.lines, 'vip.reclaim').length >= 1);
     assert.deepEqual(await stage.keepalivedPids(), keepalived);
   });

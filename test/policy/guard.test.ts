@@ -93,10 +93,10 @@ describe('policy: peer guard', () => {
     const cfg = { services: T, peer: { required: false } };
     const healthyMem = play(T, healthy).memory;
     const obs = (ok: boolean) => ({ services: { tomcat: { ok, probes: [] } } });
-    assert.equal(wantsPeer(obs(true), healthyMem, cfg), false, 'all healthy: no request to the peer');
-    assert.equal(wantsPeer(obs(false), healthyMem, cfg), true, 'failing now');
-    assert.equal(wantsPeer(obs(false), healthyMem, { services: T }), false, 'no peer configured');
-    assert.equal(wantsPeer(obs(false), { ...healthyMem, maintenance: { since: 0 } }, cfg), false, 'paused: nothing to weigh');
+    assert.equal(wantsPeer(obs(true), healthyMem, cfg), null, 'all healthy: no request to the peer');
+    assert.equal(wantsPeer(obs(false), healthyMem, cfg), 'fresh', 'failing now');
+    assert.equal(wantsPeer(obs(false), healthyMem, { services: T }), null, 'no peer configured');
+    assert.equal(wantsPeer(obs(false), { ...healthyMem, maintenance: { since: 0 } }, cfg), null, 'paused: nothing to weigh');
   });
 });
 

@@ -41,6 +41,11 @@ describe('policy: the pair\'s VIP', () => {
     assert.deepEqual(eventNames(p).filter((e) => e.startsWith('vip.')), []);
   });
 
+  it('no answer yet this poll (asked in the background) -> the count goes on from where it was', () => {
+    const p = play(T, [...polls(2, { held: true, peer: peer(true) }), { t: 2, held: true }, { t: 3, held: true, peer: peer(true) }], undefined, guard);
+    assert.deepEqual(eventNames(p).filter((e) => e.startsWith('vip.')), ['vip.split']);
+  });
+
   it('the peer cannot be asked, or does not say -> no verdict, the count starts over', () => {
     const silent = { reachable: false, healthy: false, reason: 'ECONNREFUSED' };
     const p = play(T, [...polls(2, { held: true, peer: peer(true) }), { t: 2, held: true, peer: silent }, ...polls(2, { held: true, peer: peer(true) }, 3)], undefined, guard);
@@ -59,7 +64,10 @@ describe('policy: the pair\'s VIP', () => {
   it('the peer is asked every poll when keepalived.vip is set (to compare), otherwise only when something is wrong', () => {
     const mem = play(T, polls(2, {})).memory;
     const obs = { services: { tomcat: { ok: true, probes: [] } } };
-    assert.equal(wantsPeer(obs, mem, { services: T, peer: { required: false } }), false);
-    assert.equal(wantsPeer(obs, mem, { services: T, peer: { required: false }, keepalived: { control: 'stop', vip: { url: 'http://10.0.0.70/', timeout: 1000, tlsVerify: true } } }), true);
+    const vip = { control: 'stop' as const, vip: { url: 'http://10.0.0.70/', timeout: 1000, tlsVerify: true } };
+    assert.equal(wantsPeer(obs, mem, { services: T, peer: { required: false } }), null);
+    assert.equal(wantsPeer(obs, mem, { services: T, peer: { required: false }, keepalived: vip }), 'latest', 'to compare: the newest answer, never waited for');
+    const failing = { services: { tomcat: { ok: false, probes: [] } } };
+    assert.equal(wantsPeer(failing, mem, { services: T, peer: { required: false }, keepalived: vip }), 'fresh', 'a decision may hinge on it: waited for');
   });
 });
