@@ -64,7 +64,8 @@ async function show(op: Op, res: ControlResponse & { ok: true }, json: boolean):
   if (res.persisted === false) process.stderr.write('ha-watchdog: warning: the daemon could not save this to its state file; it will not survive an agent restart (see state.write_failed in its log)\n');
   if (op === 'retry') return say(process.stdout, `${String(res.what)}\n`, 0);
   if (op === 'resume') {
-    return say(process.stdout, res.wasPaused ? 'resumed: the daemon acts again from its next poll\n' : 'not paused: nothing to resume\n', 0);
+    const said = [res.wasPaused && 'resumed: the daemon acts again from its next poll', res.wasFlapping && 'the flap limit is lifted: this host may release the VIP again'].filter(Boolean);
+    return say(process.stdout, `${said.length ? said.join('\n') : 'not paused: nothing to resume'}\n`, 0);
   }
   const m = res.maintenance as StatusReport['maintenance'];
   const { clock, human } = await import('./agent/status-format.js');

@@ -229,19 +229,23 @@ export class Agent {
   }
 
   /** Maintenance off (`ha-watchdog resume`); acting again from the next poll. */
-  resume(opts: { by?: string } = {}, now = Date.now()): { wasPaused: boolean; persisted: boolean } {
+  resume(opts: { by?: string } = {}, now = Date.now()): { wasPaused: boolean; wasFlapping: boolean; persisted: boolean } {
     const was = this.memory.maintenance;
-    if (!was) return { wasPaused: false, persisted: true };
+    const flapping = this.memory.keepalived.flapping === true;
+    if (!was && !flapping) return { wasPaused: false, wasFlapping: false, persisted: true };
     this.memory = resumeMemory(this.memory);
     const persisted = this.persist();
-    this.emit({
-      level: 'info',
-      event: 'maintenance.resumed',
-      reason: `paused for ${Math.round((now - was.since) / 1000)} s${was.reason ? ` (${was.reason})` : ''}; acting again from the next poll`,
-      pausedMs: now - was.since,
-      by: opts.by,
-    });
-    return { wasPaused: true, persisted };
+    if (was) {
+      this.emit({
+        level: 'info',
+        event: 'maintenance.resumed',
+        reason: `paused for ${Math.round((now - was.since) / 1000)} s${was.reason ? ` (${was.reason})` : ''}; acting again from the next poll`,
+        pausedMs: now - was.since,
+        by: opts.by,
+      });
+    }
+    if (flapping) this.emit({ level: 'info', event: 'failover.flapping_cleared', reason: 'the flap limit is lifted: this host may release the VIP again', by: opts.by });
+    return { wasPaused: was !== undefined, wasFlapping: flapping, persisted };
   }
 
   /**

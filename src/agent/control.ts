@@ -51,8 +51,8 @@ export function handle(req: ControlRequest, ctx: ControlContext): ControlRespons
       return { ok: true, persisted, maintenance: status().maintenance };
     }
     case 'resume': {
-      const { wasPaused, persisted } = ctx.agent.resume({ by: req.by });
-      return { ok: true, wasPaused, persisted };
+      const { wasPaused, wasFlapping, persisted } = ctx.agent.resume({ by: req.by });
+      return { ok: true, wasPaused, wasFlapping, persisted };
     }
     case 'retry': {
       const r = ctx.agent.retry(req.service, { by: req.by });

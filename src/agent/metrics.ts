@@ -36,6 +36,7 @@ export class Metrics {
   private readonly onHold: Gauge;
   private readonly vipSplit: Gauge;
   private readonly vipOrphaned: Gauge;
+  private readonly flapping: Gauge;
   private readonly keepalivedActions: Counter<'action' | 'result'>;
   private readonly keepalivedRunning: Gauge;
   private readonly pollDuration: Histogram;
@@ -61,6 +62,7 @@ export class Metrics {
     this.failedOver = new Gauge({ name: `${p}failed_over`, help: 'This host has given the VIP away (failover or handover) and not taken it back yet (1).', registers });
     this.vipSplit = new Gauge({ name: `${p}vip_split`, help: 'Both hosts hold the VIP (split brain), said after 3 polls in a row (1).', registers });
     this.vipOrphaned = new Gauge({ name: `${p}vip_orphaned`, help: 'Neither host holds the VIP while one is healthy, said after 3 polls in a row (1).', registers });
+    this.flapping = new Gauge({ name: `${p}failover_flapping`, help: 'The flap limit holds the VIP where it is: too many releases by this host in an hour (1).', registers });
     this.onHold = new Gauge({ name: `${p}failover_on_hold`, help: 'A failover is due but held because the peer is unhealthy too (1).', registers });
     this.keepalivedActions = new Counter({ name: `${p}keepalived_actions_total`, help: 'keepalived starts and stops, and VIP releases and reclaims through the track file, that finished.', labelNames: ['action', 'result'], registers });
     this.keepalivedRunning = new Gauge({ name: `${p}keepalived_running`, help: 'keepalived was running at the last poll (1).', registers });
@@ -132,6 +134,7 @@ export class Metrics {
     this.onHold.set(memory.keepalived.held ? 1 : 0);
     this.vipSplit.set(memory.keepalived.split?.said ? 1 : 0);
     this.vipOrphaned.set(memory.keepalived.orphaned?.said ? 1 : 0);
+    this.flapping.set(memory.keepalived.flapping ? 1 : 0);
     this.pollDuration.observe(r.durationMs / 1000);
     this.paused.set(isPaused(memory, now) ? 1 : 0);
     this.lastPoll.set(now / 1000);

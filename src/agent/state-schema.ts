@@ -69,6 +69,8 @@ export const KeepalivedMemorySchema = z.object({
   handoverMs: num.optional(),
   split: z.object({ polls: int, said: z.boolean().optional() }).optional(),
   orphaned: z.object({ polls: int, said: z.boolean().optional() }).optional(),
+  releases: z.array(num).max(1000).optional(),
+  flapping: z.boolean().optional(),
   last: LastActionSchema.optional(),
 });
 

@@ -6,6 +6,7 @@
 import type { ServiceConfig } from '../config/load.js';
 import { failoverVerdict, handoverVerdict, type GuardConfig } from './guard.js';
 import { KEEPALIVED_STABLE_MS, nextBackoff } from './limits.js';
+import { countRelease, mayRelease } from './flap.js';
 import { chooseOrder, handoverCost, type FailoverOrder } from './order.js';
 import type { Action, ActionOutcome, KeepalivedMemory, KeepalivedObservation, PeerObservation, PolicyEvent, ServiceMemory } from './types.js';
 
@@ -16,6 +17,8 @@ export interface KeepalivedPolicy {
   peer?: PeerObservation;
   /** Maintenance: observe, act on nothing. */
   paused: boolean;
+  /** At most this many VIP releases an hour (the flap limit). */
+  flapLimit?: number;
 }
 
 export const DEFAULT_KEEPALIVED_POLICY: KeepalivedPolicy = { control: 'stop', order: 'restart-first', guard: { configured: false, required: false }, paused: false };
@@ -119,6 +122,12 @@ export function stepKeepalived(
       }
       return { actions, events };
     }
+    const flap = mayRelease(mem, now, policy.flapLimit);
+    if (!flap.go) {
+      events.push(...flap.events);
+      return { actions, events };
+    }
+    countRelease(mem, now);
     const wasHeld = mem.held;
     mem.held = false;
     mem.heldReason = undefined;

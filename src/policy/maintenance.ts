@@ -2,6 +2,7 @@
 // that stops tomcat must not restart it or move the VIP). The pause is in the memory,
 // so it survives an agent restart; `until` ends it by itself.
 import { formatDuration } from '../config/duration.js';
+import { clearFlapping } from './flap.js';
 import type { Memory, PolicyEvent } from './types.js';
 
 export const REMINDER_EVERY_MS = 60_000;
@@ -43,7 +44,10 @@ export function pause(memory: Memory, now: number, opts: { forMs?: number; reaso
   };
 }
 
+/** `ha-watchdog resume`: maintenance off, and a flap hold lifted (the count starts over). */
 export function resume(memory: Memory): Memory {
   const { maintenance: _, ...rest } = memory;
-  return rest;
+  const keepalived = { ...rest.keepalived };
+  clearFlapping(keepalived);
+  return { ...rest, keepalived };
 }

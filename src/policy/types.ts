@@ -175,6 +175,9 @@ export interface KeepalivedMemory {
   /** Both hosts hold the VIP (split brain) / neither does: polls in a row, and whether it was said. */
   split?: { polls: number; said?: boolean };
   orphaned?: { polls: number; said?: boolean };
+  /** When this host released the VIP, within the flap window; and whether the flap limit holds it. */
+  releases?: number[];
+  flapping?: boolean;
   last?: LastAction;
 }
 
