@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
 import { events, Stage, waitFor } from '../helpers/stage.js';
-import { configWithStateDir, Tmpfs } from './state-helpers.js';
+import { configWithStateDir, killTomcat, Tmpfs } from './state-helpers.js';
 
 const skip = requireRoot();
 
@@ -39,7 +39,7 @@ describe('hardening: a read-only, full or vanished stateDir, SIGTERM mid-restart
     const probe = await stage.ns.run(['touch', join(fs.dir, 'probe')]);
     assert.notEqual(probe.code, 0, 'the stateDir is read-only inside the namespace too');
     restartScript(stage, 'echo "restarting tomcat" || exit 9');
-    process.kill(stage.tomcatPid(), 'SIGKILL');
+    await killTomcat(stage);
     await waitFor('restart.ok', () => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, () => agent.lines);
     const done = events(agent.lines, 'action.done', 'tomcat')[0]!;
     assert.match(String(done.output), /\[output not kept: cannot create .*tomcat\.restart\.log: (EROFS|ENOENT)/);
@@ -70,7 +70,7 @@ describe('hardening: a read-only, full or vanished stateDir, SIGTERM mid-restart
     await waitFor('service.up', () => events(agent.lines, 'service.up', 'tomcat').length, 10_000, () => agent.lines);
     const stateDir = join(stage.dir, 'state');
     rmSync(stateDir, { recursive: true, force: true });
-    process.kill(stage.tomcatPid(), 'SIGKILL');
+    await killTomcat(stage);
     await waitFor('restart.ok', () => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, () => agent.lines);
     process.kill(agent.pid, 'SIGTERM');
     assert.equal(await agent.exited, 0);
@@ -92,7 +92,7 @@ describe('hardening: a read-only, full or vanished stateDir, SIGTERM mid-restart
     assert.equal(fs.freeBytes(), 0, 'the tmpfs is full');
     // 8 KB on stdout, and the script fails if it cannot write them (as `set -e` scripts do).
     restartScript(stage, `head -c 8192 /dev/zero | tr '\\0' x || exit 9\necho || exit 9`);
-    process.kill(stage.tomcatPid(), 'SIGKILL');
+    await killTomcat(stage);
     await waitFor('restart.ok', () => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, () => agent.lines);
     assert.equal(events(agent.lines, 'action.failed').length, 0, JSON.stringify(events(agent.lines, 'action.failed')));
     const done = events(agent.lines, 'action.done', 'tomcat')[0]!;
@@ -114,7 +114,7 @@ describe('hardening: a read-only, full or vanished stateDir, SIGTERM mid-restart
     // The restart takes 2 s and fails (tomcat does not come back).
     const script = join(stage.dir, 'bin', 'tomcat-restart');
     writeFileSync(script, '#!/bin/bash\nsleep 2\necho "tomcat10.service: start failed" >&2\nexit 1\n');
-    process.kill(stage.tomcatPid(), 'SIGKILL');
+    await killTomcat(stage);
     await waitFor('restart.start', () => events(agent.lines, 'restart.start', 'tomcat').length, 10_000, () => agent.lines);
     process.kill(agent.pid, 'SIGTERM');
     assert.equal(await agent.exited, 0);
@@ -143,7 +143,7 @@ describe('hardening: a read-only, full or vanished stateDir, SIGTERM mid-restart
     const agent = await stage.startAgent(config);
     await waitFor('service.up', () => events(agent.lines, 'service.up', 'tomcat').length, 10_000, () => agent.lines);
     writeFileSync(join(stage.dir, 'bin', 'slow'), ''); // the restart takes 2 s
-    process.kill(stage.tomcatPid(), 'SIGKILL');
+    await killTomcat(stage);
     await waitFor('restart.start', () => events(agent.lines, 'restart.start', 'tomcat').length, 10_000, () => agent.lines);
     process.kill(agent.pid, 'SIGTERM');
     assert.equal(await agent.exited, 0);

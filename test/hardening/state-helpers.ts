@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writ
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep } from '../helpers/pidns.js';
 import type { Stage } from '../helpers/stage.js';
 
 export interface TestUser {
@@ -131,4 +132,20 @@ export function makeDir(path: string, mode: number, uid = 0, gid = 0): string {
   execFileSync('chown', [`${uid}:${gid}`, path]);
   chmodSync(path, mode);
   return path;
+}
+
+/** SIGKILL to the fake tomcat once its pidfile names a live process (under load a slow poll may have it being restarted). */
+export async function killTomcat(stage: Stage): Promise<void> {
+  for (const end = Date.now() + 10_000; ; await sleep(50)) {
+    try {
+      const pid = stage.tomcatPid();
+      if (pid > 0) {
+        process.kill(pid, 'SIGKILL');
+        return;
+      }
+    } catch {
+      // no pidfile yet, or the process just went
+    }
+    if (Date.now() > end) throw new Error('no fake tomcat to kill within 10 s');
+  }
 }

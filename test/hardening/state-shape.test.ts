@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
 import { events, Stage, waitFor } from '../helpers/stage.js';
-import { makeDir } from './state-helpers.js';
+import { killTomcat, makeDir } from './state-helpers.js';
 
 const skip = requireRoot();
 
@@ -41,7 +41,7 @@ describe('hardening: a wrongly shaped or bloated state.json (integration)', { sk
     writeFileSync(join(stateDir, 'state.json'), '{"version":1,"services":{},"keepalived":null}');
     const agent = await s.startAgent(config);
     await waitFor('service.up', () => events(agent.lines, 'service.up', 'tomcat').length, 10_000, () => agent.lines);
-    process.kill(s.tomcatPid(), 'SIGKILL');
+    await killTomcat(s);
     await waitFor('restart.ok', () => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, () => agent.lines);
     process.kill(agent.pid, 'SIGTERM');
     assert.equal(await agent.exited, 0);
@@ -56,7 +56,7 @@ describe('hardening: a wrongly shaped or bloated state.json (integration)', { sk
     const corrupt = await waitFor('state.corrupt', () => events(agent.lines, 'state.corrupt')[0], 10_000, () => agent.lines);
     assert.match(String(corrupt.reason), /not a version-1 state: services\.tomcat: .*expected object, received string; keepalived\.phase: /);
     await waitFor('service.up', () => events(agent.lines, 'service.up', 'tomcat').length, 10_000, () => agent.lines);
-    process.kill(s.tomcatPid(), 'SIGKILL');
+    await killTomcat(s);
     await waitFor('restart.ok', () => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, () => agent.lines);
     assert.equal(events(agent.lines, 'poll.error').length, 0);
     process.kill(agent.pid, 'SIGTERM');

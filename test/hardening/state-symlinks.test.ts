@@ -10,7 +10,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
 import { sleep } from '../helpers/pidns.js';
 import { CLI, events, Stage, waitFor, type LogLine } from '../helpers/stage.js';
-import { configWithStateDir, createUser, makeDir, openDir, rootDir, RootFile, type TestUser } from './state-helpers.js';
+import { configWithStateDir, createUser, killTomcat, makeDir, openDir, rootDir, RootFile, type TestUser } from './state-helpers.js';
 
 const skip = requireRoot();
 
@@ -52,7 +52,7 @@ describe('hardening: symlinks and a stateDir another user can write (integration
     stage = await Stage.create();
     const config = configWithStateDir(stage, stateDir);
     await stage.startServices();
-    process.kill(stage.tomcatPid(), 'SIGKILL'); // something to act on, were it to act
+    await killTomcat(stage); // something to act on, were it to act
 
     const check = await stage.cli(['check', '-c', config, '--json']);
     assert.equal(check.code, 3, check.stdout + check.stderr);
@@ -139,7 +139,7 @@ describe('hardening: symlinks and a stateDir another user can write (integration
     // the restart script writes to its stdout and fails if it cannot
     const script = join(stage.dir, 'bin', 'tomcat-restart');
     writeFileSync(script, readFileSync(script, 'utf8').replace('#!/bin/bash\n', '#!/bin/bash\necho "restarting tomcat" || exit 9\n'));
-    process.kill(stage.tomcatPid(), 'SIGKILL');
+    await killTomcat(stage);
     const r = await stage.ns.run(['node', CLI, 'check', '-c', config, '--json'], { ...stage.env, TMPDIR: sharedTmp });
     const report = JSON.parse(r.stdout);
     assert.equal(r.code, 1, r.stdout);
@@ -163,7 +163,7 @@ describe('hardening: symlinks and a stateDir another user can write (integration
     symlinkSync(target.path, join(stateDir, 'pids.json'));
     symlinkSync(target.path, join(stateDir, 'output', 'tomcat.restart.log'));
     await stage.startServices();
-    process.kill(stage.tomcatPid(), 'SIGKILL');
+    await killTomcat(stage);
     const r = await stage.cli(['check', '-c', config, '--json']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.doesNotMatch(r.stdout + r.stderr, /SECRET|root:\$y\$/, 'the target\'s content is never read into the log');
