@@ -157,7 +157,9 @@ const gz = (data: string | Buffer) => gzipSync(data, { level: 9 }); // node's gz
 
 /** systemd/ units and cron file with the package's path of the executable. */
 export function packagedUnit(text: string): string {
-  return text.replace(/\/usr\/bin\/ha-watchdog\b/g, '/usr/sbin/ha-watchdog');
+  return text
+    .replace(/\/usr\/bin\/ha-watchdog\b/g, '/usr/sbin/ha-watchdog')
+    .replace(/^(Description=.*)$/m, '$1\nDocumentation=man:ha-watchdog(8)');
 }
 
 /** The shipped watchdog.yaml with the schema reference pointing at the installed schema. */
@@ -182,6 +184,8 @@ function stageTree(root: string, executable: string, names: ReturnType<typeof ar
   put(join(doc, 'examples/grafana/ha-watchdog.json'), readFileSync(join(ROOT, 'contrib/grafana/ha-watchdog.json')));
   put(join(doc, 'README.Debian'), readFileSync(join(HERE, 'debian/README.Debian')));
   put(join(doc, 'copyright'), copyright());
+  const nodeLicense = nodeLicenseFile();
+  if (nodeLicense) put(join(doc, 'LICENSE.nodejs.gz'), gz(readFileSync(nodeLicense)));
   put(join(doc, 'changelog.Debian.gz'), gz(changelog(names.debVersion, epoch, extraLog)));
   put(join(root, 'usr/share/lintian/overrides/ha-watchdog'), readFileSync(join(HERE, 'debian/lintian-overrides')));
 
@@ -276,39 +280,48 @@ function bundledPackages(): Array<{ name: string; version: string; license: stri
   });
 }
 
+/** Node's own LICENSE (Node.js is MIT; it lists every library it bundles, with its license). */
+function nodeLicenseFile(): string | undefined {
+  return ['/usr/share/doc/nodejs/LICENSE', join(dirname(process.execPath), '../share/doc/node/LICENSE')].find((f) => existsSync(f));
+}
+
 /** debian/copyright in the machine-readable format (DEP-5). */
 export function copyright(): string {
   const p = pkgJson();
   const pkgs = bundledPackages();
-  const licenses = new Set(pkgs.map((x) => x.license));
-  const unknown = pkgs.filter((x) => !['MIT', 'ISC', 'Apache-2.0', 'BSD-2-Clause', 'BSD-3-Clause', 'BlueOak-1.0.0'].includes(x.license));
+  const known: Record<string, string> = { MIT: 'Expat', ISC: 'ISC', 'Apache-2.0': 'Apache-2.0', 'BSD-2-Clause': 'BSD-2-clause', 'BSD-3-Clause': 'BSD-3-clause' };
+  const unknown = pkgs.filter((x) => !known[x.license]);
   if (unknown.length) throw new Error(`bundled packages with a license this copyright file does not cover: ${unknown.map((u) => `${u.name} ${u.license}`).join(', ')}`);
-  const nodeLicense = ['/usr/share/doc/nodejs/LICENSE', join(dirname(process.execPath), '../share/doc/node/LICENSE')].find((f) => existsSync(f));
-  const dep5 = (id: string) => ({ MIT: 'Expat', ISC: 'ISC', 'Apache-2.0': 'Apache-2.0', 'BSD-2-Clause': 'BSD-2-clause', 'BSD-3-Clause': 'BSD-3-clause', 'BlueOak-1.0.0': 'BlueOak-1.0.0' })[id] ?? id;
+  const licenses = [...new Set(['Expat', ...pkgs.map((x) => known[x.license]!)])];
+  const nodeNote = nodeLicenseFile()
+    ? `the licenses of the libraries Node.js bundles (V8, libuv, OpenSSL, ICU, zlib, llhttp,\n nghttp2, c-ares and others) are in full in /usr/share/doc/ha-watchdog/LICENSE.nodejs.gz\n (Node.js's LICENSE file)`
+    : `the licenses of the libraries Node.js bundles are listed in\n https://github.com/nodejs/node/blob/${process.version}/LICENSE`;
   const paras: string[] = [
     `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: ha-watchdog\nComment: The executable /usr/sbin/ha-watchdog is the Node.js ${process.version} runtime with\n ha-watchdog and the npm packages listed below bundled into it (a Node.js single\n executable application).`,
-    `Files: *\nCopyright: ha-watchdog maintainers\nLicense: ${dep5(p.license)}`,
-    `Files: usr/sbin/ha-watchdog\nCopyright: Node.js contributors and the authors of the libraries Node.js bundles (V8,\n libuv, OpenSSL, ICU, zlib, llhttp, nghttp2, c-ares and others)\nLicense: Node.js\nComment: the Node.js runtime the executable is made of.`,
-    ...pkgs.map((x) => `Files: usr/sbin/ha-watchdog\nCopyright: ${x.author}\nLicense: ${dep5(x.license)}\nComment: npm package ${x.name} ${x.version}, bundled into the executable.`),
+    `Files: *\nCopyright: ${new Date(sourceDateEpoch() * 1000).getUTCFullYear()} ha-watchdog maintainers\nLicense: ${known[p.license] ?? p.license}`,
+    [
+      'Files: usr/sbin/ha-watchdog',
+      `Copyright: ${new Date(sourceDateEpoch() * 1000).getUTCFullYear()} ha-watchdog maintainers`,
+      ' Node.js contributors, and the authors of the libraries Node.js bundles',
+      ...[...new Set(pkgs.map((x) => x.author))].map((a) => ` ${a}`),
+      `License: ${licenses.join(' and ')}`,
+      `Comment: Node.js ${process.version} is under the Expat (MIT) license; ${nodeNote}.`,
+      ' .',
+      ' npm packages bundled into the executable:',
+      ...pkgs.map((x) => ` ${x.name} ${x.version}: ${known[x.license]}`),
+    ].join('\n'),
     `License: Expat\n ${MIT}`,
   ];
-  if (licenses.has('ISC')) paras.push(`License: ISC\n Permission to use, copy, modify, and/or distribute this software for any\n purpose with or without fee is hereby granted, provided that the above\n copyright notice and this permission notice appear in all copies.\n .\n THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES\n WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF\n MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR\n ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES\n WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN\n ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF\n OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.`);
-  if (licenses.has('Apache-2.0')) paras.push(`License: Apache-2.0\n On Debian systems, the full text of the Apache License, Version 2.0 is in\n /usr/share/common-licenses/Apache-2.0.`);
-  if (licenses.has('BSD-3-Clause') || licenses.has('BSD-2-Clause')) paras.push(`License: BSD-3-clause\n On Debian systems, the full text of the BSD 3-clause license is in\n /usr/share/common-licenses/BSD.`);
-  if (licenses.has('BlueOak-1.0.0')) paras.push(`License: BlueOak-1.0.0\n The Blue Oak Model License 1.0.0: https://blueoakcouncil.org/license/1.0.0`);
-  const nodeText = nodeLicense
-    ? readFileSync(nodeLicense, 'utf8')
-        .split('\n')
-        .map((l) => (l.trim() === '' ? ' .' : ` ${l.replace(/\t/g, '  ')}`))
-        .join('\n')
-    : ` Node.js is licensed under the MIT license; the libraries it bundles under their\n own licenses: https://github.com/nodejs/node/blob/${process.version}/LICENSE`;
-  paras.push(`License: Node.js\n${nodeText}`);
+  if (licenses.includes('ISC')) paras.push(`License: ISC\n Permission to use, copy, modify, and/or distribute this software for any\n purpose with or without fee is hereby granted, provided that the above\n copyright notice and this permission notice appear in all copies.\n .\n THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES\n WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF\n MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR\n ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES\n WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN\n ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF\n OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.`);
+  if (licenses.includes('Apache-2.0')) paras.push(`License: Apache-2.0\n On Debian systems, the full text of the Apache License, Version 2.0 is in\n /usr/share/common-licenses/Apache-2.0.`);
+  if (licenses.includes('BSD-3-clause')) paras.push(`License: BSD-3-clause\n On Debian systems, the full text of the BSD 3-clause license is in\n /usr/share/common-licenses/BSD.`);
+  if (licenses.includes('BSD-2-clause')) paras.push(`License: BSD-2-clause\n Redistribution and use in source and binary forms, with or without\n modification, are permitted provided that the conditions of the BSD\n 2-clause license are met; see https://opensource.org/licenses/BSD-2-Clause.`);
   return `${paras.join('\n\n')}\n`;
 }
 
 function buildDeb(root: string, deb: string, epoch: number): void {
   rmSync(deb, { force: true });
-  execFileSync('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', root, deb], {
+  execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z6', '--build', root, deb], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },
   });
@@ -334,7 +347,7 @@ function buildTarball(dir: string, debRoot: string, executable: string, names: R
   sh('find', [t, '-type', 'd', '-exec', 'chmod', '0755', '{}', '+']);
   rmSync(names.tarball, { force: true });
   // Reproducible: sorted names, root-owned, the commit's mtime, gzip -n.
-  execFileSync('sh', ['-c', `tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@${epoch} -C "$1" -cf - "$2" | gzip -9n > "$3"`, 'sh', dir, top, names.tarball]);
+  execFileSync('sh', ['-c', `tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@${epoch} -C "$1" -cf - "$2" | gzip -6n > "$3"`, 'sh', dir, top, names.tarball]);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
