@@ -643,14 +643,16 @@ function labGroups(list: ScenarioId[]): Array<{ lab: NonNullable<(typeof SCENARI
   return [...groups.values()];
 }
 
-/** Seconds, estimated: per lab, its start; per run, the window + the play's overhead + a reset. */
+/** Seconds, estimated (calibrated on one repetition: 20 min for 18 runs on 2 busy cores): per lab, its start; per run, the window + the play's overhead + a reset. */
 function estimateS(): number {
   let s = 0;
   for (const _ of sups) {
     for (const g of labGroups(ids)) {
       const deploy = g.lab.deploySeconds ?? 0;
-      s += deploy + 12;
-      for (const id of g.ids) s += reps * (SCENARIOS[id].windowMs / 1000 + (SCENARIOS[id].fromRepair ? 6 : 0) + 5 + (deploy > 0 ? 10 : 5));
+      s += deploy + 18; // up: namespaces, javac (cached), both deployments, keepalived's election
+      // per run: the window, the play's own waits (steady state, end checks), and a reset
+      // (a few seconds; a tomcat restart costs the deployment, about every third run)
+      for (const id of g.ids) s += reps * (SCENARIOS[id].windowMs / 1000 + (SCENARIOS[id].fromRepair ? 6 : 0) + 6 + (deploy > 0 ? 12 : 6));
     }
   }
   return s;

@@ -92,7 +92,7 @@ describe(`realistic lab: ha-watchdog as shipped + peer guard, ${DEPLOY_S} s depl
     before(async () => {
       assert.ok(lab, 'no lab');
       await resetLab(lab, { log });
-      r = await play(lab, 'slow-crash', { windowMs: 30_000, eventsSince: Date.now(), log });
+      r = await play(lab, 'slow-crash', { windowMs: 40_000, eventsSince: Date.now(), log });
       console.log(report(r));
     });
 
