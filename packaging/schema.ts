@@ -13,8 +13,8 @@
 //   schema.ts must be described here);
 // - every default written here is checked against what the real schema fills in for a
 //   config that leaves the key out (durations compared in ms).
-// The schema is looser than the agent where JSON Schema cannot follow: RE2 regexes
-// are only checked to be non-empty strings, URLs to start with http(s)://, intervals to
+// The schema is looser than the agent where JSON Schema cannot follow: regexes are
+// only checked to be non-empty strings, the number of services is not bounded, URLs to start with http(s)://, intervals to
 // be durations (node-cron's whole-second rule is `ha-watchdog validate`'s job).
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { parseDuration } from '../src/config/duration.js';
-import { configSchema, DEFAULT_NOTIFY_EVENTS, MAX_SERVICES, NOTIFY_EVENTS } from '../src/config/schema.js';
+import { configSchema, DEFAULT_NOTIFY_EVENTS, NOTIFY_EVENTS } from '../src/config/schema.js';
 import { ROOT } from './sea.js';
 
 export const SCHEMA_FILE = join(ROOT, 'contrib/watchdog.schema.json');
@@ -48,7 +48,7 @@ const DEFS: Record<string, Json> = {
   hostPort: { description: '"host:port"; IPv6 as "[::1]:8009".', type: 'string', pattern: '^(\\[[^\\]]+\\]|[^:\\s]+):\\d{1,5}$' },
   absolutePath: { type: 'string', pattern: '^/' },
   url: { description: 'An http:// or https:// URL.', type: 'string', pattern: '^https?://' },
-  regex: { description: 'A regular expression (RE2 syntax: matched in linear time).', type: 'string', minLength: 1 },
+  regex: { description: 'A regular expression (its syntax is checked by `ha-watchdog validate`).', type: 'string', minLength: 1 },
 };
 const ref = (name: string, extra: Json = {}): Json => ({ $ref: `#/$defs/${name}`, ...extra });
 
@@ -163,7 +163,6 @@ function fill(node: Json, path: string, parent: string, paths: Map<string, unkno
           description: 'The services to watch, by name.',
           propertyNames: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', not: { const: 'keepalived' } },
           minProperties: 1,
-          maxProperties: MAX_SERVICES,
           additionalProperties: { ...svc, anyOf: [{ required: ['process'] }, { required: ['http'] }, { required: ['tcp'] }] },
         };
         paths.set(p, undefined);
