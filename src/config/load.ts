@@ -1,12 +1,13 @@
 // Reading a config file: YAML with positions, then the schema, then problems
 // mapped back to file:line:column and the key path an operator would type.
-import { readFileSync, statSync } from 'node:fs';
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isScalar, LineCounter, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
+import { ConfigFileError, readConfigFile } from './config-file.js';
 import { describe } from './duration.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
-import { configSchema, type ParsedConfig } from './schema.js';
+import { configSchema, MAX_SERVICES, type ParsedConfig } from './schema.js';
 import { configWarnings } from './warnings.js';
+import { checkYaml, parseYaml } from './yaml-guard.js';
 
 export type Config = ParsedConfig & { file: string; warnings?: ConfigProblem[] };
 export type ServiceConfig = ParsedConfig['services'][string];
@@ -20,51 +21,67 @@ export type PeerConfig = ParsedConfig['peer'] & {};
 
 export const DEFAULT_CONFIG_PATH = '/etc/ha-watchdog/watchdog.yaml';
 
-/** Reads, checks and returns the config; throws ConfigError listing every problem. */
+/**
+ * Reads, checks and returns the config; throws ConfigError listing every problem.
+ * Running as root (asRoot, by default when the uid is 0), the file must be root's and
+ * writable by nobody else, and so must every directory on its path (config-file.ts).
+ */
 export function loadConfig(file: string, opts: { asRoot?: boolean } = {}): Config {
+  const asRoot = opts.asRoot ?? process.getuid?.() === 0;
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readConfigFile(file, asRoot);
   } catch (e) {
-    throw new ConfigError([{ file, key: '', message: `cannot read the config: ${(e as Error).message}` }]);
+    if (!(e instanceof ConfigFileError)) throw e;
+    throw new ConfigError(e.message.split('\n').map((message) => ({ file, key: '', message })));
   }
-  const asRoot = opts.asRoot ?? process.getuid?.() === 0;
-  if (asRoot) checkOwnership(file);
   return parseConfig(text, file);
 }
 
-// Root runs the commands in this file, so whoever can write it can become root.
-function checkOwnership(file: string): void {
-  const st = statSync(file);
-  const problems: ConfigProblem[] = [];
-  if (st.mode & 0o022) {
-    problems.push({ file, key: '', message: `refusing a config that its group or others can write (mode ${(st.mode & 0o777).toString(8)}) while running as root: root runs its commands; chmod go-w ${file}` });
-  }
-  if (st.uid !== 0) {
-    problems.push({ file, key: '', message: `refusing a config owned by uid ${st.uid} while running as root: root runs its commands; chown root ${file}` });
-  }
-  if (problems.length) throw new ConfigError(problems);
-}
+/** At most this many problems are listed; the count of the rest is given. */
+const MAX_PROBLEMS = 100;
 
 export function parseConfig(text: string, file: string): Config {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number) => lines.linePos(offset);
-  if (doc.errors.length) {
-    throw new ConfigError(
-      doc.errors.map((e) => {
-        const pos = at(e.pos[0]);
-        return { file, line: pos.line, column: pos.col, key: '', message: `YAML: ${e.message.split('\n')[0]}` };
-      }),
-    );
+  const problemAt = (offset: number, message: string): ConfigProblem => {
+    const pos = at(offset);
+    return { file, line: pos.line, column: pos.col, key: '', message };
+  };
+  let doc: Document;
+  let raw: unknown;
+  try {
+    // Nesting, duplicate keys and aliases are checked by yaml-guard.ts (linear, with positions).
+    const parsed = parseYaml(text, lines);
+    if (!('contents' in parsed)) throw new ConfigError([problemAt(parsed.offset, parsed.message)]);
+    doc = parsed;
+    if (doc.errors.length) {
+      throw new ConfigError(doc.errors.map((e) => problemAt(e.pos[0], `YAML: ${e.message.split('\n')[0]}`)));
+    }
+    const yamlProblems = checkYaml(doc);
+    if (yamlProblems.length) throw new ConfigError(capped(yamlProblems.map((p) => problemAt(p.offset, p.message)), file));
+    raw = doc.toJS({ maxAliasCount: -1 }) ?? {};
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    // Whatever else the YAML library throws (nesting too deep for the stack...) still names the file.
+    throw new ConfigError([{ file, line: 1, column: 1, key: '', message: `YAML: cannot be read: ${(e as Error).message}` }]);
   }
-  const raw = doc.toJS() ?? {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError([{ file, line: 1, column: 1, key: '', message: `expected a mapping of keys (interval, stateDir, services, keepalived), got ${describe(raw)}` }]);
+  }
+  const services = (raw as { services?: unknown }).services;
+  if (services && typeof services === 'object' && !Array.isArray(services)) {
+    const n = Object.keys(services).length;
+    if (n > MAX_SERVICES) {
+      const offset = locate(doc, ['services'], true);
+      throw new ConfigError([{ file, ...(offset !== undefined && { line: at(offset).line, column: at(offset).col }), key: 'services', message: `at most ${MAX_SERVICES} services, got ${n}: the agent probes every one of them every interval` }]);
+    }
   }
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    throw new ConfigError(result.error.issues.flatMap((issue) => toProblems(issue, doc, raw, file, at)));
+    const issues = result.error.issues;
+    const problems = issues.slice(0, MAX_PROBLEMS).flatMap((issue) => toProblems(issue, doc, raw, file, at));
+    throw new ConfigError(capped(problems, file, issues.length - MAX_PROBLEMS));
   }
   const warnings = configWarnings(result.data).map((w): ConfigProblem => {
     const offset = locate(doc, w.path, false);
@@ -72,6 +89,12 @@ export function parseConfig(text: string, file: string): Config {
     return { file, ...(pos && { line: pos.line, column: pos.col }), key: w.path.join('.'), message: w.message };
   });
   return { ...result.data, file, ...(warnings.length && { warnings }) };
+}
+
+/** The first MAX_PROBLEMS problems and, if there were more, a line saying how many. */
+function capped(problems: ConfigProblem[], file: string, more = problems.length - MAX_PROBLEMS): ConfigProblem[] {
+  const shown = problems.slice(0, MAX_PROBLEMS);
+  return more > 0 ? [...shown, { file, key: '', message: `... and ${more} more problem(s) not listed` }] : shown;
 }
 
 type Path = (string | number)[];

@@ -4,6 +4,7 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { describe, parseDuration } from './duration.js';
 import { cronExpression, VALID_INTERVALS } from './interval.js';
+import { regexProblem } from './regex.js';
 
 const duration = (fallback?: string) =>
   z.unknown().optional().transform((value, ctx) => {
@@ -23,12 +24,10 @@ const text = (what: string) =>
     return z.NEVER;
   });
 
+// RE2 syntax, matched in linear time (see regex.ts): no pattern can stall the agent.
 const regex = text('a regular expression').superRefine((source, ctx) => {
-  try {
-    new RegExp(source);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(e as Error).message}` });
-  }
+  const problem = regexProblem(source);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
 const absolutePath = text('an absolute path').superRefine((p, ctx) => {
@@ -175,6 +174,9 @@ const restart = z.strictObject({
 
 const serviceName = /^[A-Za-z0-9_.-]+$/;
 
+/** A load balancer runs a handful; every one is probed every interval. */
+export const MAX_SERVICES = 1000;
+
 const service = z
   .strictObject({
     critical: flag.default(true),
@@ -254,7 +256,9 @@ export const configSchema = z.strictObject({
       service,
     )
     .superRefine((services, ctx) => {
-      if (Object.keys(services).length === 0) ctx.addIssue({ code: 'custom', message: 'expected at least one service' });
+      const n = Object.keys(services).length;
+      if (n === 0) ctx.addIssue({ code: 'custom', message: 'expected at least one service' });
+      if (n > MAX_SERVICES) ctx.addIssue({ code: 'custom', message: `at most ${MAX_SERVICES} services, got ${n}: the agent probes every one of them every interval` });
     }),
   keepalived: z.strictObject({
     process: processMatch.default({ name: 'keepalived', namespace: 'own' }),

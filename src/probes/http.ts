@@ -2,6 +2,7 @@
 // digest, the whole request (body included) bounded by one timeout.
 import { createHash } from 'node:crypto';
 import type { HttpCheck } from '../config/load.js';
+import { compileRegex, type SafeRegex } from '../config/regex.js';
 import { deadline } from '../deadline.js';
 import type { ProbeResult } from '../policy/types.js';
 
@@ -14,10 +15,11 @@ const loadUndici = () => (undici ??= import('undici'));
 
 export class HttpProbe {
   private dispatcher?: InstanceType<Undici['Agent']>;
-  private readonly bodyRe: RegExp | null;
+  private readonly bodyRe: SafeRegex | null;
 
   constructor(private readonly cfg: HttpCheck) {
-    this.bodyRe = cfg.bodyMatches !== undefined ? new RegExp(cfg.bodyMatches) : null;
+    // RE2: linear in the body, so a body of 'aaa...!' cannot stall the loop on '^(a+)+$'.
+    this.bodyRe = cfg.bodyMatches !== undefined ? compileRegex(cfg.bodyMatches) : null;
   }
 
   async check(): Promise<ProbeResult> {

@@ -1,6 +1,7 @@
-// Does a process look like the service? Exact executable name, args as a regex over the
-// full command line; never a substring of a `ps` line (the seed loop's bug).
+// Does a process look like the service? Exact executable name, args as a regex (RE2,
+// linear time) over the full command line; never a substring of a `ps` line (the seed loop's bug).
 import type { ProcessMatch } from '../config/load.js';
+import { compileRegex } from '../config/regex.js';
 
 export interface Candidate {
   pid: number;
@@ -11,7 +12,8 @@ export interface Candidate {
 }
 
 export function compileMatch(m: ProcessMatch): (c: Candidate) => boolean {
-  const args = m.args !== undefined ? new RegExp(m.args) : null;
+  // RE2: linear in the command line, which any local user writes (a decoy named java).
+  const args = m.args !== undefined ? compileRegex(m.args) : null;
   return (c) => (c.exe === m.name || c.comm === m.name) && (args === null || args.test(c.cmd));
 }
 
