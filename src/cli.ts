@@ -26,6 +26,9 @@ Commands:
   retry SERVICE
              a restart attempt of SERVICE now (after a repair), backoff and
              restart budget waived once
+  switchover planned work: hand the VIP to the peer (only if its agent says
+             it is healthy), wait until it answers there, hold it there
+  takeback   end a switchover: take the VIP back once this host is healthy
   doctor     check this host's keepalived.conf and agent config, and the pair
              (through the peer's agent): 0 fine, 1 warnings, 2 errors, 3 unknown
 
@@ -37,7 +40,8 @@ Options:
       --print         print the effective config, defaults filled in       (validate)
       --log-level L   debug, info, warn or error (default: info)           (run, check)
       --for DURATION  end the pause by itself after it, e.g. 30m, 2h       (pause)
-      --reason TEXT   why, shown by status and logged                      (pause)
+      --reason TEXT   why, shown by status and logged          (pause, switchover)
+      --wait DURATION how long to wait for the VIP, default 30s (switchover, takeback)
   -h, --help          this help
   -V, --version       the version
 `;
@@ -59,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
         'log-level': { type: 'string', default: 'info' },
         for: { type: 'string' },
         reason: { type: 'string' },
+        wait: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'V', default: false },
       },
@@ -77,7 +82,9 @@ async function main(argv: string[]): Promise<number> {
   const extra = rest;
   if (extra.length) return err(`ha-watchdog: unexpected argument "${extra[0]}"\n\n${USAGE}`, 64);
   if (!['debug', 'info', 'warn', 'error'].includes(o['log-level'])) return err(`ha-watchdog: --log-level must be debug, info, warn or error, got "${o['log-level']}"\n`, 64);
-  if ((o.for !== undefined || o.reason !== undefined) && command !== 'pause') return err(`ha-watchdog: --for and --reason go with pause only\n\n${USAGE}`, 64);
+  if (o.for !== undefined && command !== 'pause') return err(`ha-watchdog: --for goes with pause only\n\n${USAGE}`, 64);
+  if (o.reason !== undefined && command !== 'pause' && command !== 'switchover') return err(`ha-watchdog: --reason goes with pause and switchover only\n\n${USAGE}`, 64);
+  if (o.wait !== undefined && command !== 'switchover' && command !== 'takeback') return err(`ha-watchdog: --wait goes with switchover and takeback only\n\n${USAGE}`, 64);
   const { DEFAULT_CONFIG_PATH } = await import('./config/load.js');
   const configPath = o.config ?? process.env.HA_WATCHDOG_CONFIG ?? DEFAULT_CONFIG_PATH;
 
@@ -98,9 +105,11 @@ async function main(argv: string[]): Promise<number> {
     case 'status':
     case 'pause':
     case 'resume':
-    case 'retry': {
+    case 'retry':
+    case 'switchover':
+    case 'takeback': {
       const { control } = await import('./control-cli.js');
-      return control(command, configPath, { json: o.json, for: o.for, reason: o.reason, service });
+      return control(command, configPath, { json: o.json, for: o.for, reason: o.reason, service, wait: o.wait });
     }
     case 'doctor': {
       const { doctor, formatDoctor } = await import('./doctor/run.js');

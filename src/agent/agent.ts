@@ -6,7 +6,7 @@ import { execute } from '../actions/execute.js';
 import { Probes, type KnownPids } from '../probes/index.js';
 import type { ListedProcess } from '../probes/process.js';
 import { decide, recordSpawn, wantsPeer } from '../policy/decide.js';
-import { pause as pauseMemory, resume as resumeMemory } from '../policy/maintenance.js';
+import { pause as pauseMemory, resume as resumeMemory, switchover as switchoverMemory } from '../policy/maintenance.js';
 import { retryNow } from '../policy/retry.js';
 import { stepService } from '../policy/service.js';
 import { readStat } from '../probes/proc.js';
@@ -246,6 +246,37 @@ export class Agent {
     }
     if (flapping) this.emit({ level: 'info', event: 'failover.flapping_cleared', reason: 'the flap limit is lifted: this host may release the VIP again', by: opts.by });
     return { wasPaused: was !== undefined, wasFlapping: flapping, persisted };
+  }
+
+  /**
+   * `ha-watchdog switchover`: planned work. Only when the peer's agent says it is
+   * healthy; then maintenance that also holds the VIP on the peer (released at the next
+   * poll, kept released) until `takeback`.
+   */
+  async switchover(opts: { reason?: string; by?: string } = {}, now = Date.now()): Promise<{ ok: true; persisted: boolean } | { ok: false; error: string }> {
+    if (!this.config.peer) return { ok: false, error: 'switchover needs peer.url: the VIP is handed only to a peer whose agent says it is healthy' };
+    if (!this.config.keepalived.vip) return { ok: false, error: 'switchover needs keepalived.vip, to tell when the peer serves the VIP' };
+    if (this.memory.maintenance?.switchover) return { ok: false, error: `switched over already since ${new Date(this.memory.maintenance.since).toISOString()}; \`ha-watchdog takeback\` ends it` };
+    const peer = await this.probes.askPeer();
+    if (!peer?.reachable || !peer.healthy) return { ok: false, error: `the peer is not fit to take the VIP: ${peer?.reason ?? 'not asked'}` };
+    this.memory = switchoverMemory(this.memory, now, opts);
+    const persisted = this.persist();
+    this.emit({ level: 'warn', event: 'switchover.start', reason: `handing the VIP to the peer (${peer.reason ?? 'healthy'}) and holding it there until \`ha-watchdog takeback\`${opts.reason ? `: ${opts.reason}` : ''}; no action on this host meanwhile`, by: opts.by });
+    return { ok: true, persisted };
+  }
+
+  /** `ha-watchdog takeback`: ends a switchover once every critical service here is up; the VIP comes back at the next poll. */
+  takeback(opts: { by?: string } = {}, now = Date.now()): { ok: true; persisted: boolean } | { ok: false; error: string } {
+    const m = this.memory.maintenance;
+    if (!m?.switchover) return { ok: false, error: 'no switchover in progress (for a pause, use resume)' };
+    const notUp = Object.entries(this.config.services)
+      .filter(([n, c]) => c.critical && (this.memory.services[n]?.health !== 'up' || this.memory.services[n]?.failed))
+      .map(([n]) => `${n} ${this.memory.services[n]?.health ?? 'unknown'}`);
+    if (notUp.length) return { ok: false, error: `this host is not healthy: ${notUp.join(', ')}; the VIP stays on the peer` };
+    this.memory = resumeMemory(this.memory);
+    const persisted = this.persist();
+    this.emit({ level: 'info', event: 'switchover.takeback', reason: `taking the VIP back after ${Math.round((now - m.since) / 1000)} s on the peer${m.reason ? ` (${m.reason})` : ''}`, by: opts.by });
+    return { ok: true, persisted };
   }
 
   /**

@@ -24,7 +24,10 @@ export type ControlRequest =
   | { op: 'pause'; forMs?: number; reason?: string; by?: string }
   | { op: 'resume'; by?: string }
   /** A restart attempt of `service` now, backoff and budget waived once. */
-  | { op: 'retry'; service: string; by?: string };
+  | { op: 'retry'; service: string; by?: string }
+  /** Planned work: the VIP to the (healthy) peer and held there until takeback. */
+  | { op: 'switchover'; reason?: string; by?: string }
+  | { op: 'takeback'; by?: string };
 
 export type ControlResponse = { ok: true; [field: string]: unknown } | { ok: false; error: string };
 
@@ -63,8 +66,16 @@ export function parseRequest(line: string): ControlRequest | { error: string } {
       if (typeof by === 'object') return by;
       return { op: 'retry', service: r.service, ...(by !== undefined && { by }) };
     }
+    case 'switchover':
+    case 'takeback': {
+      const reason = r.op === 'switchover' ? text(r.reason, 'reason', MAX_REASON_CHARS) : undefined;
+      if (typeof reason === 'object') return reason;
+      const by = text(r.by, 'by', MAX_BY_CHARS);
+      if (typeof by === 'object') return by;
+      return { op: r.op, ...(reason !== undefined && { reason }), ...(by !== undefined && { by }) };
+    }
     default:
-      return { error: `unknown op ${JSON.stringify(r.op)}; expected "status", "pause", "resume" or "retry"` };
+      return { error: `unknown op ${JSON.stringify(r.op)}; expected "status", "pause", "resume", "retry", "switchover" or "takeback"` };
   }
 }
 

@@ -30,7 +30,7 @@ export async function serveControl(ctx: ControlContext): Promise<ControlServer |
   return r.server;
 }
 
-export function handle(req: ControlRequest, ctx: ControlContext): ControlResponse {
+export async function handle(req: ControlRequest, ctx: ControlContext): Promise<ControlResponse> {
   ctx.log.debug({ event: 'control.request', op: req.op, by: 'by' in req ? req.by : undefined }, `control: ${req.op}`);
   const status = () =>
     buildStatus({
@@ -53,6 +53,18 @@ export function handle(req: ControlRequest, ctx: ControlContext): ControlRespons
     case 'resume': {
       const { wasPaused, wasFlapping, persisted } = ctx.agent.resume({ by: req.by });
       return { ok: true, wasPaused, wasFlapping, persisted };
+    }
+    case 'switchover': {
+      const r = await ctx.agent.switchover({ reason: req.reason, by: req.by });
+      if (!r.ok) return r;
+      ctx.pollNow?.();
+      return { ok: true, persisted: r.persisted, vip: ctx.config().keepalived.vip?.url ?? null };
+    }
+    case 'takeback': {
+      const r = ctx.agent.takeback({ by: req.by });
+      if (!r.ok) return r;
+      ctx.pollNow?.();
+      return { ok: true, persisted: r.persisted, vip: ctx.config().keepalived.vip?.url ?? null };
     }
     case 'retry': {
       const r = ctx.agent.retry(req.service, { by: req.by });

@@ -80,6 +80,7 @@ export const MaintenanceSchema = z.object({
   reason: text.optional(),
   by: text.optional(),
   remindedAt: num.optional(),
+  switchover: z.boolean().optional(),
 });
 
 /** Service names are config keys; "__proto__" and friends would be trouble as object keys. */

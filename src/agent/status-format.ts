@@ -19,7 +19,7 @@ export function formatStatus(r: StatusReport): string {
   const m = r.maintenance;
   if (m.paused) {
     const until = m.until ? `until ${clock(m.until, now)} (${human(m.remainingMs ?? 0)} left)` : 'until `ha-watchdog resume`';
-    out.push(`MAINTENANCE  PAUSED since ${clock(m.since!, now)}${m.by ? ` by ${m.by}` : ''}, ${until}${m.reason ? `: ${m.reason}` : ''}`);
+    out.push(`MAINTENANCE  ${m.switchover ? 'SWITCHED OVER (the VIP is held on the peer until `ha-watchdog takeback`)' : 'PAUSED'} since ${clock(m.since!, now)}${m.by ? ` by ${m.by}` : ''}, ${m.switchover ? 'until takeback' : until}${m.reason ? `: ${m.reason}` : ''}`);
     out.push('             probing and reporting only: no restart, no failover, no keepalived start');
   } else out.push('MAINTENANCE  not paused');
   out.push('');

@@ -25,7 +25,8 @@ export interface StatusReport {
   lastPoll: { at: string; durationMs: number } | null;
   /** Every critical service up and none given up on. */
   healthy: boolean;
-  maintenance: { paused: boolean; since: string | null; until: string | null; remainingMs: number | null; reason: string | null; by: string | null };
+  /** switchover: the VIP is held on the peer until `takeback` (a pause that also released the VIP). */
+  maintenance: { paused: boolean; since: string | null; until: string | null; remainingMs: number | null; reason: string | null; by: string | null; switchover: boolean };
   services: Record<string, ServiceStatus>;
   keepalived: KeepalivedStatus;
   vip: VipStatus;
@@ -158,8 +159,8 @@ export function buildStatus(i: StatusInput): StatusReport {
     lastPoll: last && i.lastPollAt !== undefined ? { at: new Date(i.lastPollAt).toISOString(), durationMs: last.durationMs } : null,
     healthy: health.healthy,
     maintenance: paused
-      ? { paused, since: iso(m.since), until: iso(m.until), remainingMs: m.until !== undefined ? Math.max(0, m.until - now) : null, reason: m.reason ?? null, by: m.by ?? null }
-      : { paused: false, since: null, until: null, remainingMs: null, reason: null, by: null },
+      ? { paused, since: iso(m.since), until: iso(m.until), remainingMs: m.until !== undefined ? Math.max(0, m.until - now) : null, reason: m.reason ?? null, by: m.by ?? null, switchover: m.switchover ?? false }
+      : { paused: false, since: null, until: null, remainingMs: null, reason: null, by: null, switchover: false },
     services,
     keepalived: {
       running: ko?.running ?? null,

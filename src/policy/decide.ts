@@ -45,6 +45,7 @@ export function decide(obs: Observations, memory: Memory, config: PolicyConfig, 
     guard: { configured: config.peer !== undefined, required: config.peer?.required ?? false },
     peer: obs.peer,
     paused: maintenance.paused,
+    ...(maintenance.paused && next.maintenance?.switchover && { switchover: next.maintenance.reason ?? 'planned work' }),
   });
   actions.push(...k.actions);
   events.push(...k.events, ...stepVip(next.keepalived, obs.vip, released(next.keepalived, obs.keepalived, control), now));

@@ -17,6 +17,8 @@ export interface KeepalivedPolicy {
   peer?: PeerObservation;
   /** Maintenance: observe, act on nothing. */
   paused: boolean;
+  /** `switchover`: paused, and the VIP held on the peer (released, kept released) until `takeback`. */
+  switchover?: string;
   /** At most this many VIP releases an hour (the flap limit). */
   flapLimit?: number;
 }
@@ -55,7 +57,9 @@ export function stepKeepalived(
   if (obs.running) mem.runningSince ??= now;
   else mem.runningSince = undefined;
   if (mem.runningSince !== undefined && now - mem.runningSince >= KEEPALIVED_STABLE_MS) mem.startBackoffMs = undefined;
-  if (mem.phase !== 'idle' || policy.paused) return { actions, events };
+  if (mem.phase !== 'idle') return { actions, events };
+  if (policy.switchover !== undefined) return holdAway(mem, obs, now, trackFile, policy.switchover, actions, events);
+  if (policy.paused) return { actions, events };
 
   const critical = Object.entries(services).filter(([, s]) => s.cfg.critical);
   const failed = critical.filter(([, s]) => s.mem.failed);
@@ -65,15 +69,7 @@ export function stepKeepalived(
   const release = (reason: string) => {
     mem.stopBackoffMs = nextBackoff(mem.stopBackoffMs);
     mem.nextStopAt = now + mem.stopBackoffMs;
-    mem.phase = 'stopping';
-    if (trackFile) {
-      mem.last = { kind: 'vip.release', startedAt: now };
-      actions.push({ kind: 'vip.release', target: 'keepalived', reason });
-    } else {
-      mem.stopPids = obs.pids;
-      mem.last = { kind: 'keepalived.stop', startedAt: now };
-      actions.push({ kind: 'keepalived.stop', target: 'keepalived', reason });
-    }
+    releaseAction(mem, obs, now, trackFile, reason, actions);
   };
 
   const start = (reason: string) => {
@@ -219,6 +215,38 @@ function autoHandover(down: Array<[string, { mem: ServiceMemory }]>, mem: Keepal
   const names = down.filter(([, s]) => s.mem.order === 'handover').map(([n]) => n);
   if (!names.length) return null;
   return { names, reason: reasons.length ? `${names.join(', ')} down: ${reasons.join('; ')}` : `${names.join(', ')} down; restarting it with the VIP on the peer` };
+}
+
+/**
+ * `switchover`: planned work on this host. The VIP is released (whatever the services
+ * say: the operator asked, after the peer said it is healthy) and kept released until
+ * `takeback`; then the usual rule takes it back once every critical service is up.
+ */
+function holdAway(mem: KeepalivedMemory, obs: KeepalivedObservation, now: number, trackFile: boolean, reason: string, actions: Action[], events: PolicyEvent[]): { actions: Action[]; events: PolicyEvent[] } {
+  const why = `switchover: ${reason}`;
+  if (!mem.failedOver) {
+    mem.failedOver = true;
+    mem.handedOver = true;
+    mem.failoverReason = why;
+    mem.releasedAt = now;
+    if (trackFile || obs.running) releaseAction(mem, obs, now, trackFile, why, actions); // else nothing to give up
+    return { actions, events };
+  }
+  keepReleased(mem, obs, ['switchover'], now, trackFile, events, (r) => releaseAction(mem, obs, now, trackFile, r, actions));
+  return { actions, events };
+}
+
+/** The action that gives the VIP up: write 1 into the track file, or stop keepalived. */
+function releaseAction(mem: KeepalivedMemory, obs: KeepalivedObservation, now: number, trackFile: boolean, reason: string, actions: Action[]): void {
+  mem.phase = 'stopping';
+  if (trackFile) {
+    mem.last = { kind: 'vip.release', startedAt: now };
+    actions.push({ kind: 'vip.release', target: 'keepalived', reason });
+  } else {
+    mem.stopPids = obs.pids;
+    mem.last = { kind: 'keepalived.stop', startedAt: now };
+    actions.push({ kind: 'keepalived.stop', target: 'keepalived', reason });
+  }
 }
 
 /** After giving the VIP up: keep it given up while the services are not healthy. */

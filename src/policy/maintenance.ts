@@ -44,6 +44,12 @@ export function pause(memory: Memory, now: number, opts: { forMs?: number; reaso
   };
 }
 
+/** `ha-watchdog switchover`: maintenance that also holds the VIP on the peer until `takeback`. */
+export function switchover(memory: Memory, now: number, opts: { reason?: string; by?: string } = {}): Memory {
+  const m = pause(memory, now, { reason: opts.reason ?? 'switchover', by: opts.by });
+  return { ...m, maintenance: { ...m.maintenance!, switchover: true } };
+}
+
 /** `ha-watchdog resume`: maintenance off, and a flap hold lifted (the count starts over). */
 export function resume(memory: Memory): Memory {
   const { maintenance: _, ...rest } = memory;

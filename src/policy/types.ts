@@ -191,6 +191,8 @@ export interface Maintenance {
   by?: string;
   /** Last "still paused" reminder, at most one a minute. */
   remindedAt?: number;
+  /** `ha-watchdog switchover`: the VIP is held on the peer for planned work, until `takeback`. */
+  switchover?: boolean;
 }
 
 export interface Memory {

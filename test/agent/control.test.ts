@@ -93,7 +93,7 @@ describe('control socket: status, pause, resume (integration)', { skip, concurre
     assert.equal(s.agent.dryRun, false);
     assert.ok(Date.parse(s.lastPoll.at) > Date.now() - 5000);
     assert.equal(s.healthy, true);
-    assert.deepEqual(s.maintenance, { paused: false, since: null, until: null, remainingMs: null, reason: null, by: null });
+    assert.deepEqual(s.maintenance, { paused: false, since: null, until: null, remainingMs: null, reason: null, by: null, switchover: false });
     const t = s.services.tomcat;
     assert.equal(t.state, 'up');
     assert.equal(t.health, 'up');

@@ -64,7 +64,7 @@ describe('status: the JSON report', () => {
     assert.deepEqual(s.agent, { pid: 4242, version: '0.1.0', startedAt: '2026-11-25T11:37:00.000Z', config: '/etc/ha-watchdog/watchdog.yaml', interval: '3s', dryRun: false });
     assert.deepEqual(s.lastPoll, { at: '2026-11-25T13:39:59.000Z', durationMs: 14 });
     assert.equal(s.healthy, true, 'nginx is not critical');
-    assert.deepEqual(s.maintenance, { paused: true, since: '2026-11-25T13:39:00.000Z', until: '2026-11-25T14:09:00.000Z', remainingMs: 1_740_000, reason: 'deploy tomcat', by: 'alice (sudo)' });
+    assert.deepEqual(s.maintenance, { paused: true, since: '2026-11-25T13:39:00.000Z', until: '2026-11-25T14:09:00.000Z', remainingMs: 1_740_000, reason: 'deploy tomcat', by: 'alice (sudo)', switchover: false });
     assert.deepEqual(s.services.tomcat, {
       critical: true,
       state: 'up',
