@@ -175,7 +175,7 @@ describe('control socket: request checks', () => {
     [`{"op":"pause","forMs":${MAX_PAUSE_MS + 1}}`, /30 days/],
     [`{"op":"pause","reason":"${'x'.repeat(201)}"}`, /reason is longer than 200/],
     ['{"op":"pause","reason":7}', /reason must be a string/],
-    ['{}', /unknown op undefined; expected "status", "pause", "resume" or "retry"/],
+    ['{}', /unknown op undefined; expected "status", "pause", "resume", "retry", "switchover" or "takeback"/],
     ['{"op":"retry"}', /service must be a service name/],
     ['{"op":"retry","service":"../etc"}', /service must be a service name/],
   ] as const) {
