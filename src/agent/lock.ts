@@ -3,10 +3,10 @@
 // not mistaken for the owner); a lock whose owner is gone is taken over.
 // Taking the lock is where stateDir is first checked (src/os/safe-write.ts): created 0700
 // if missing, refused if another user could write to it. The lock's own file is created
-// exclusive and no-follow; releasing it never throws (a read-only or vanished stateDir).
-import { closeSync, constants, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+// exclusive and no-follow (src/os/safe-write.ts); releasing it never throws (a read-only or vanished stateDir).
+import { closeSync, linkSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { errnoReason, readFileSafe, safeDir, unlinkQuietly, UnsafePathError } from '../os/safe-write.js';
+import { createTemp, errnoReason, readFileSafe, safeDir, unlinkQuietly, UnsafePathError } from '../os/safe-write.js';
 import { isAlive, readStat } from '../probes/proc.js';
 
 export interface LockOwner {
@@ -36,33 +36,29 @@ function readOwner(file: string): LockOwner | null {
   }
 }
 
-/** Our candidate lock file, lock.<pid>: a leftover of an earlier process with our pid is replaced, never written through. */
-function writeMine(path: string, text: string): void {
-  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
-  let fd: number;
+/** Our candidate lock file: a fresh private file (exclusive, no-follow, unpredictable name), linked to `lock` to take it. */
+function writeMine(file: string, text: string): string {
+  const t = createTemp(file);
   try {
-    fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    writeSync(t.fd, text);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    unlinkSync(path); // a dead process of the same pid left it (the link, not a target, is removed)
-    fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    closeSync(t.fd);
+    unlinkQuietly(t.path);
+    throw e;
   }
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
+  closeSync(t.fd);
+  return t.path;
 }
 
 export function acquireLock(stateDir: string, command: string): LockResult {
   const file = lockFile(stateDir);
   const me: LockOwner = { pid: process.pid, startTime: readStat(process.pid)?.startTime ?? null, command };
-  const mine = `${file}.${process.pid}`;
+  let mine: string;
   try {
     safeDir(stateDir, { create: true });
-    writeMine(mine, JSON.stringify(me));
+    mine = writeMine(file, JSON.stringify(me));
   } catch (e) {
-    const reason = e instanceof UnsafePathError ? `refused: ${e.message}` : `cannot write ${mine}: ${errnoReason(e)}`;
+    const reason = e instanceof UnsafePathError ? `refused: ${e.message}` : `cannot write a lock file in ${stateDir}: ${errnoReason(e)}`;
     return { ok: false, owner: null, reason, unsafe: true };
   }
   let tookOverFrom: LockOwner | undefined;
