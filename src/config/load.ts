@@ -7,7 +7,7 @@ import { describe } from './duration.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { configSchema, MAX_SERVICES, type ParsedConfig } from './schema.js';
 import { configWarnings } from './warnings.js';
-import { checkYaml, parseYaml } from './yaml-guard.js';
+import { checkYaml, countTopLevelEntries, parseYaml } from './yaml-guard.js';
 
 export type Config = ParsedConfig & { file: string; warnings?: ConfigProblem[] };
 export type ServiceConfig = ParsedConfig['services'][string];
@@ -38,22 +38,28 @@ export function loadConfig(file: string, opts: { asRoot?: boolean } = {}): Confi
   return parseConfig(text, file);
 }
 
+const tooManyServices = (n: number) => `at most ${MAX_SERVICES} services, got ${n}: the agent probes every one of them every interval`;
+
 /** At most this many problems are listed; the count of the rest is given. */
 const MAX_PROBLEMS = 100;
 
 export function parseConfig(text: string, file: string): Config {
   const lines = new LineCounter();
   const at = (offset: number) => lines.linePos(offset);
-  const problemAt = (offset: number, message: string): ConfigProblem => {
+  const problemAt = (offset: number, message: string, key = ''): ConfigProblem => {
     const pos = at(offset);
-    return { file, line: pos.line, column: pos.col, key: '', message };
+    return { file, line: pos.line, column: pos.col, key, message };
   };
   let doc: Document;
   let raw: unknown;
   try {
     // Nesting, duplicate keys and aliases are checked by yaml-guard.ts (linear, with positions).
-    const parsed = parseYaml(text, lines);
-    if (!('contents' in parsed)) throw new ConfigError([problemAt(parsed.offset, parsed.message)]);
+    // Too many services is refused on the token tree, before building them all.
+    const parsed = parseYaml(text, lines, (tokens) => {
+      const services = countTopLevelEntries(tokens, 'services');
+      return services && services.count > MAX_SERVICES ? { offset: services.offset, message: tooManyServices(services.count), key: 'services' } : null;
+    });
+    if (!('contents' in parsed)) throw new ConfigError([problemAt(parsed.offset, parsed.message, parsed.key)]);
     doc = parsed;
     if (doc.errors.length) {
       throw new ConfigError(doc.errors.map((e) => problemAt(e.pos[0], `YAML: ${e.message.split('\n')[0]}`)));
@@ -74,7 +80,7 @@ export function parseConfig(text: string, file: string): Config {
     const n = Object.keys(services).length;
     if (n > MAX_SERVICES) {
       const offset = locate(doc, ['services'], true);
-      throw new ConfigError([{ file, ...(offset !== undefined && { line: at(offset).line, column: at(offset).col }), key: 'services', message: `at most ${MAX_SERVICES} services, got ${n}: the agent probes every one of them every interval` }]);
+      throw new ConfigError([{ file, ...(offset !== undefined && { line: at(offset).line, column: at(offset).col }), key: 'services', message: tooManyServices(n) }]);
     }
   }
   const result = configSchema.safeParse(raw);

@@ -24,6 +24,8 @@ export const MAX_DEPTH = 64;
 export interface YamlProblem {
   offset: number;
   message: string;
+  /** The key path, when the problem is about one. */
+  key?: string;
 }
 
 class Stop extends Error {
@@ -120,10 +122,12 @@ function tooDeep(tokens: CST.Token[]): number | null {
  * first document, or the problem with the offset it is at. Duplicate keys are left to
  * checkYaml (uniqueKeys: false).
  */
-export function parseYaml(text: string, lines: LineCounter): Document | YamlProblem {
+export function parseYaml(text: string, lines: LineCounter, precheck?: (tokens: CST.Token[]) => YamlProblem | null): Document | YamlProblem {
   const tokens = Array.from(new Parser(lines.addNewLine).parse(text));
   const deep = tooDeep(tokens);
   if (deep !== null) return { offset: deep, message: `YAML: nested more than ${MAX_DEPTH} levels deep; a config needs a few` };
+  const early = precheck?.(tokens);
+  if (early) return early;
   let doc: Document | undefined;
   for (const d of new Composer({ prettyErrors: false, uniqueKeys: false }).compose(tokens, true, text.length)) {
     if (!doc) doc = d as Document;
@@ -132,5 +136,24 @@ export function parseYaml(text: string, lines: LineCounter): Document | YamlProb
     }
   }
   return doc!;
+}
+
+/**
+ * The entries of the mapping under a top-level key, counted on the token tree (before
+ * the document is built): { offset of the key, count }, or null if there is no such mapping.
+ */
+export function countTopLevelEntries(tokens: CST.Token[], key: string): { offset: number; count: number } | null {
+  const doc = tokens.find((t): t is CST.Document => t.type === 'document');
+  const top = doc?.value;
+  if (!top || !('items' in top) || !Array.isArray(top.items)) return null;
+  for (const item of top.items as Array<{ key?: CST.Token | null; value?: CST.Token }>) {
+    if (item.key && 'source' in item.key && item.key.source === key) {
+      const value = item.value;
+      if (!value || !('items' in value) || !Array.isArray(value.items)) return null;
+      const count = (value.items as Array<{ key?: unknown }>).filter((i) => i.key).length;
+      return { offset: item.key.offset, count };
+    }
+  }
+  return null;
 }
 
