@@ -3,6 +3,7 @@
 // ("action.done" / "action.failed"); never throws.
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log.js';
+import { join } from 'node:path';
 import type { Action, ActionOutcome } from '../policy/types.js';
 import type { CommandResult } from './command.js';
 import { runCommand } from './command.js';
@@ -34,11 +35,13 @@ export async function execute(action: Action, ctx: ActionContext): Promise<Actio
   const command = commandOf(action, config);
   const what = action.kind === 'restart' ? `restart ${action.target} (attempt ${action.attempt})` : VERB[action.kind];
   const event = action.kind === 'restart' ? 'restart.start' : action.kind;
-  const fields = { event, service, reason: action.reason, command, dryRun: ctx.dryRun || undefined };
+  const diagnose = diagnosePlan(action, config);
+  const fields = { event, service, reason: action.reason, command, dryRun: ctx.dryRun || undefined, ...(diagnose.length && { diagnose: diagnose.map((d) => d.file) }) };
   const level = action.kind === 'keepalived.stop' || action.kind === 'vip.release' ? 'warn' : 'info';
   log[level](fields, `${ctx.dryRun ? 'would ' : ''}${what}: ${action.reason}`);
   if (ctx.dryRun) return { target: action.target, kind: action.kind, ok: true, startedAt, finishedAt: Date.now(), dryRun: true };
 
+  for (const d of diagnose) await runDiagnose(d, service!, ctx);
   let r: CommandResult;
   try {
     r = await run(action, ctx);
@@ -68,6 +71,39 @@ function run(action: Action, ctx: ActionContext): Promise<CommandResult> {
     case 'vip.reclaim':
       return Promise.resolve(writeTrackFile(config.keepalived.trackFile, 0));
   }
+}
+
+interface Diagnose {
+  spec: { command: string[]; timeout: number };
+  name: string;
+  file: string;
+}
+
+/**
+ * restart.diagnose for a service whose process is alive (a hang, not a crash): each
+ * command with "{pid}" replaced by its pid, output kept in stateDir/output/ under a
+ * fixed name (the last one per command survives until the next diagnosis).
+ */
+export function diagnosePlan(action: Action, config: Config): Diagnose[] {
+  if (action.kind !== 'restart' || !action.pids?.length) return [];
+  const pid = String(action.pids[0]);
+  return (config.services[action.target]?.restart?.diagnose ?? []).map((d, i) => {
+    const name = `${action.target}.diagnose-${i + 1}`;
+    return { spec: { command: d.command.map((w) => w.replaceAll('{pid}', pid)), timeout: d.timeout }, name, file: join(config.stateDir, 'output', `${name}.log`) };
+  });
+}
+
+/** A diagnosis never stops the restart: its failure is logged, and the restart goes on. */
+async function runDiagnose(d: Diagnose, service: string, ctx: ActionContext): Promise<void> {
+  let r: CommandResult;
+  try {
+    r = await runCommand(d.spec, { stateDir: ctx.config.stateDir, name: d.name });
+  } catch (e) {
+    r = { ok: false, timedOut: false, reason: `internal error: ${(e as Error).message}`, output: '', durationMs: 0 };
+  }
+  const fields = { event: r.ok ? 'diagnose.done' : 'diagnose.failed', service, command: d.spec.command, file: d.file, exitCode: r.exitCode, durationMs: r.durationMs, reason: r.reason };
+  if (r.ok) ctx.log.info(fields, `diagnose ${service}: ${d.spec.command.join(' ')}: done, output in ${d.file}`);
+  else ctx.log.warn(fields, `diagnose ${service}: ${d.spec.command.join(' ')}: ${r.reason}; restarting anyway`);
 }
 
 function commandOf(action: Action, config: Config): string[] | string | undefined {

@@ -2,7 +2,7 @@
 // restart never blocks the next poll), the memory is saved when it changed.
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log.js';
-import { execute } from '../actions/execute.js';
+import { diagnosePlan, execute } from '../actions/execute.js';
 import { Probes, type KnownPids } from '../probes/index.js';
 import type { ListedProcess } from '../probes/process.js';
 import { decide, recordSpawn, wantsPeer } from '../policy/decide.js';
@@ -130,7 +130,8 @@ export class Agent {
   private start(action: Action): void {
     const rec = this.recent.started(action, Date.now(), this.opts.dryRun);
     // execute() logs the start itself; notifications hear of it here.
-    this.opts.onEvent?.({ level: 'info', event: action.kind === 'restart' ? 'restart.start' : action.kind, service: action.kind === 'restart' ? action.target : undefined, reason: action.reason });
+    const diagnose = diagnosePlan(action, this.config).map((d) => d.file);
+    this.opts.onEvent?.({ level: 'info', event: action.kind === 'restart' ? 'restart.start' : action.kind, service: action.kind === 'restart' ? action.target : undefined, reason: action.reason, ...(diagnose.length && { diagnose }) });
     const ctx = {
       config: this.config,
       log: this.opts.log,

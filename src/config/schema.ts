@@ -170,6 +170,10 @@ const restart = z.strictObject({
   timeout: duration('60s'),
   grace: duration('90s'),
   attempts: count(1, 100).default(1),
+  // Run before restarting a service whose process is alive but unhealthy (a hung JVM),
+  // "{pid}" in a word replaced by its pid, e.g. [/usr/bin/jcmd, "{pid}", Thread.print]:
+  // the evidence survives the restart in stateDir/output/.
+  diagnose: z.array(z.strictObject({ command: argv, timeout: duration('10s') })).max(4, 'at most 4 diagnose commands').optional(),
 });
 
 const serviceName = /^[A-Za-z0-9_.-]+$/;
@@ -209,10 +213,14 @@ export const NOTIFY_EVENTS = [
   'keepalived.start',
   'keepalived.running_again',
   'vip.unserved',
+  'vip.split',
+  'vip.orphaned',
+  'failover.flapping',
+  'switchover.start',
   'maintenance.paused',
   'maintenance.resumed',
 ] as const;
-export const DEFAULT_NOTIFY_EVENTS = ['service.down', 'restart.failed', 'failover', 'failover.held', 'keepalived.start', 'vip.unserved', 'maintenance.paused', 'maintenance.resumed'];
+export const DEFAULT_NOTIFY_EVENTS = ['service.down', 'restart.failed', 'failover', 'failover.held', 'keepalived.start', 'vip.unserved', 'vip.split', 'vip.orphaned', 'failover.flapping', 'switchover.start', 'maintenance.paused', 'maintenance.resumed'];
 
 const notifyEvent = text('an event name').superRefine((e, ctx) => {
   if (!(NOTIFY_EVENTS as readonly string[]).includes(e)) ctx.addIssue({ code: 'custom', message: `unknown event "${e}"; expected one of: ${NOTIFY_EVENTS.join(', ')}` });
@@ -272,6 +280,8 @@ export const configSchema = z.strictObject({
     // keeps running) and 0 to take it back.
     control: oneOf(['stop', 'track-file'] as const, 'stop'),
     trackFile: absolutePath.default('/run/ha-watchdog/keepalived.track'),
+    // keepalived's own config, read by `doctor` (and summarized for the peer's doctor).
+    config: absolutePath.default('/etc/keepalived/keepalived.conf'),
   }),
   failover: z
     .strictObject({
@@ -280,8 +290,11 @@ export const configSchema = z.strictObject({
       // restart-first: restart here, move the VIP only when that fails (the seed's order).
       // handover-first: move the VIP at once when the peer is healthy, then restart.
       order: oneOf(['auto', 'restart-first', 'handover-first'] as const, 'auto'),
+      // At most this many VIP releases by this host in an hour; past that the VIP stays
+      // where it is (failover.flapping) until the hour passes or `resume`.
+      flapLimit: count(1, 100).default(6),
     })
-    .default({ order: 'auto' }),
+    .default({ order: 'auto', flapLimit: 6 }),
   // Prometheus text at /metrics and a read-only /healthz; off unless configured.
   metrics: z.strictObject({ listen: listenAddress }).optional(),
   notify: notify.optional(),

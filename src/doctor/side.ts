@@ -8,8 +8,8 @@ import type { AgentSide, Side } from './checks.js';
 
 export const DEFAULT_KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
 
-/** keepalived.config, or keepalived's own default path. */
-export const keepalivedConfPath = (c: Config): string => (c.keepalived as { config?: string }).config ?? DEFAULT_KEEPALIVED_CONF;
+/** keepalived.config (keepalived's own default path unless set). */
+export const keepalivedConfPath = (c: Config): string => c.keepalived.config ?? DEFAULT_KEEPALIVED_CONF;
 
 export function agentSide(c: Config): AgentSide {
   const hostPort = (u: string) => {

@@ -10,7 +10,7 @@ import type { Decision, Memory, Observations, PolicyEvent } from './types.js';
 
 /** The parts of the config the policy reads (the rest is for probes and actions). */
 export type PolicyConfig = Pick<Config, 'services'> & {
-  failover?: Config['failover'];
+  failover?: Partial<Config['failover']>;
   keepalived?: Pick<Config['keepalived'], 'control' | 'vip'>;
   peer?: Pick<NonNullable<Config['peer']>, 'required'>;
 };
@@ -45,6 +45,7 @@ export function decide(obs: Observations, memory: Memory, config: PolicyConfig, 
     guard: { configured: config.peer !== undefined, required: config.peer?.required ?? false },
     peer: obs.peer,
     paused: maintenance.paused,
+    flapLimit: config.failover?.flapLimit,
     ...(maintenance.paused && next.maintenance?.switchover && { switchover: next.maintenance.reason ?? 'planned work' }),
   });
   actions.push(...k.actions);

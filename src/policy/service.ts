@@ -94,7 +94,8 @@ export function stepService(
     mem.bad = 0;
     mem.last = { kind: 'restart', startedAt: now };
     const reason = mem.failed ? `healing a failed service: ${failureSummary(obs)}` : failureSummary(obs);
-    actions.push({ kind: 'restart', target: name, attempt: mem.attempt, reason });
+    const alive = obs?.probes.find((p) => p.probe === 'process' && p.ok)?.pids;
+    actions.push({ kind: 'restart', target: name, attempt: mem.attempt, reason, ...(alive?.length && { pids: alive }) });
   };
 
   for (const o of outcomes) {

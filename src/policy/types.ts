@@ -71,7 +71,8 @@ export interface Observations {
 }
 
 export type Action =
-  | { kind: 'restart'; target: string; attempt: number; reason: string }
+  /** pids: the service's processes when they are alive (a hang, not a crash): restart.diagnose runs on them first. */
+  | { kind: 'restart'; target: string; attempt: number; reason: string; pids?: number[] }
   | { kind: 'keepalived.stop'; target: 'keepalived'; reason: string }
   | { kind: 'keepalived.start'; target: 'keepalived'; reason: string }
   /** keepalived.control track-file: write 1 (FAULT, the VIP moves) or 0 (take it back). */

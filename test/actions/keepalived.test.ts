@@ -7,7 +7,7 @@ import { mainPid, stopKeepalived } from '../../src/actions/keepalived.js';
 import { isDead, readStat } from '../../src/probes/proc.js';
 import { childrenOf, sleep } from '../helpers/pidns.js';
 
-const cfg = { process: { name: 'keepalived', namespace: 'own' as const }, start: { command: ['/bin/true'], timeout: 1000 }, control: 'stop' as const, trackFile: '/run/ha-watchdog/keepalived.track' };
+const cfg = { process: { name: 'keepalived', namespace: 'own' as const }, start: { command: ['/bin/true'], timeout: 1000 }, control: 'stop' as const, trackFile: '/run/ha-watchdog/keepalived.track', config: '/etc/keepalived/keepalived.conf' };
 
 // A parent with two children, like keepalived's main process with its vrrp/checker children.
 function family(trapTerm: boolean): number {
