@@ -36,7 +36,9 @@ function unsupported(source: string): Unsupported | null {
     const c = source[i];
     if (c === '\\') {
       const n = source[i + 1];
-      if (!inClass && n !== undefined && n >= '1' && n <= '9') {
+      // "\1" to "\9" alone are backreferences; RE2 reads "\12" and "\012" as octal, like JS
+      const octal = /^[0-7]{2,3}/.test(source.slice(i + 1)) || n === '0';
+      if (!inClass && n !== undefined && n >= '1' && n <= '9' && !octal) {
         const digits = /^\d+/.exec(source.slice(i + 1))![0];
         return { at: i, what: `the backreference "\\${digits}"`, hint: 'match the repeated text explicitly, or drop the repetition check' };
       }

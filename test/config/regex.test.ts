@@ -22,6 +22,7 @@ function problems(text: string): string[] {
 describe('config: regexes run on RE2', () => {
   const refused: Array<[string, string, RegExp]> = [
     ['a backreference', '(a)\\1', /the backreference "\\1" \(at character 4 of the pattern\) is not supported by RE2/],
+    ['a backreference before a non-octal digit', '(a)\\18', /the backreference "\\18"/],
     ['a named backreference', '(?<x>a)\\k<x>', /the named backreference "\\k<\.\.\.>" \(at character 8/],
     ['a lookahead', 'foo(?=bar)', /the lookahead "\(\?=" \(at character 4 of the pattern\) is not supported by RE2/],
     ['a negative lookahead', '^(?!tail)', /the negative lookahead "\(\?!"/],
@@ -58,7 +59,7 @@ describe('config: regexes run on RE2', () => {
   });
 
   it('constructs that look like the refused ones but are fine stay accepted', () => {
-    for (const source of ['[(?=]x', '\\(?=', '(?:a)+', '(?i)Tomcat', '(?P<n>a)', '(?<n>a)b', '[]a]', '\\x{263A}', 'a{2,3}?', 'a+?b']) {
+    for (const source of ['[(?=]x', '\\(?=', '\\123', '\\012', '\\0', '(?:a)+', '(?i)Tomcat', '(?P<n>a)', '(?<n>a)b', '[]a]', '\\x{263A}', 'a{2,3}?', 'a+?b']) {
       assert.equal(regexProblem(source), null, source);
     }
   });
