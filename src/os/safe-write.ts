@@ -12,7 +12,6 @@
 // - a file is read O_NOFOLLOW|O_NONBLOCK (no symlink, no FIFO hang), only if it is a
 //   regular file, within a size cap, owned by the agent's user; the reason a file is
 //   refused never quotes its content.
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -135,10 +134,13 @@ function checkPath(abs: string, what: string): void {
   }
 }
 
+/** 12 random hex digits (the global Web Crypto: nothing to load for the CLIs that never write). */
+const randomHex = () => Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(6))).toString('hex');
+
 /** A fresh private file next to `file` (O_CREAT|O_EXCL|O_NOFOLLOW): never an existing file, never a symlink's target. */
 export function createTemp(file: string, mode = 0o600, flags = O_WRONLY): { path: string; fd: number } {
   for (let i = 0; ; i++) {
-    const path = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+    const path = `${file}.tmp-${process.pid}-${randomHex()}`;
     try {
       return { path, fd: openSync(path, flags | O_CREAT | O_EXCL | O_NOFOLLOW, mode) };
     } catch (e) {
