@@ -153,7 +153,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, src: StatusSour
 
 function pair(req: IncomingMessage, res: ServerResponse, p: NonNullable<StatusSources['pair']>): void {
   const from = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-  if (from !== p.from) return send(res, 403, 'text/plain; charset=utf-8', `forbidden: /pair answers the configured peer only\n`);
+  if (from !== p.from) return send(res, 403, 'text/plain; charset=utf-8', `forbidden: /pair answers the configured peer (${p.from}) only, not ${from}\n`);
   const nonce = new URL(req.url ?? '/', 'http://x').searchParams.get('nonce');
   if (nonce === null || !/^[0-9a-f]{16,64}$/.test(nonce)) return send(res, 400, 'text/plain; charset=utf-8', 'nonce: 16 to 64 hex digits expected\n');
   send(res, 200, 'application/json', `${JSON.stringify(p.answer(nonce))}\n`);

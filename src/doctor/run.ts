@@ -29,7 +29,7 @@ export async function doctor(configPath: string): Promise<DoctorReport> {
   let pairSkipped: string | undefined;
   if (!config.peer) pairSkipped = 'no peer configured (peer.url): only this host was checked';
   else {
-    const peer = await askPair(config.peer.url, nonce, config.peer.timeout);
+    const peer = await askPair(config.peer.url, nonce, config.peer.timeout, config.metrics?.listen.host);
     if (typeof peer === 'string') pairSkipped = peer;
     else findings.push(...checkPair(mine, peer));
   }
@@ -49,20 +49,30 @@ export function formatDoctor(r: DoctorReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The peer's side, from its agent's /pair; or why it could not be had. */
-async function askPair(peerUrl: string, nonce: string, timeoutMs: number): Promise<Side | string> {
+/**
+ * The peer's side, from its agent's /pair; or why it could not be had. Asked from this
+ * agent's own listen address when it has one: that is the address the peer's
+ * peer.url names, and the only one its /pair answers.
+ */
+async function askPair(peerUrl: string, nonce: string, timeoutMs: number, localAddress?: string): Promise<Side | string> {
   const url = new URL('/pair', peerUrl);
   url.searchParams.set('nonce', nonce);
+  const { Agent, request } = await import('undici');
+  const dispatcher = new Agent({ connect: { timeout: timeoutMs }, ...(localAddress && { localAddress }) });
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    if (res.status === 404) return `the peer's agent (${url.origin}) serves no /pair: it needs metrics.listen and peer.url pointing back at this host`;
-    if (res.status === 403) return `the peer's agent (${url.origin}) refused: its peer.url does not name this host's address`;
-    if (!res.ok) return `the peer's agent (${url.origin}) answered ${res.status}`;
-    const body = (await res.json()) as Side;
+    const res = await request(url, { dispatcher, signal: AbortSignal.timeout(timeoutMs), headers: { 'user-agent': 'ha-watchdog doctor' } });
+    const text = await res.body.text();
+    if (res.statusCode === 404) return `the peer's agent (${url.origin}) serves no /pair: it needs metrics.listen and peer.url pointing back at this host`;
+    if (res.statusCode === 403) return `the peer's agent (${url.origin}) refused: its peer.url does not name this host's address (${text.trim()})`;
+    if (res.statusCode !== 200) return `the peer's agent (${url.origin}) answered ${res.statusCode}`;
+    const body = JSON.parse(text) as Side;
     if (!body?.keepalived || !body.agent) return `the peer's agent (${url.origin}) answered something else than a /pair summary`;
     return body;
   } catch (e) {
-    return `the peer's agent (${url.origin}) could not be asked: ${(e as Error).message}`;
+    const err = e as { code?: string; message?: string; cause?: { code?: string } };
+    return `the peer's agent (${url.origin}) could not be asked: ${err.cause?.code ?? err.code ?? err.message}`;
+  } finally {
+    void dispatcher.close().catch(() => undefined);
   }
 }
 
