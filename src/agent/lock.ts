@@ -6,7 +6,7 @@
 // exclusive and no-follow (src/os/safe-write.ts); releasing it never throws (a read-only or vanished stateDir).
 import { closeSync, linkSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTemp, errnoReason, readFileSafe, safeDir, unlinkQuietly, UnsafePathError } from '../os/safe-write.js';
+import { createTemp, errnoReason, readFileSafe, removeStaleTemps, safeDir, unlinkQuietly, UnsafePathError } from '../os/safe-write.js';
 import { isAlive, readStat } from '../probes/proc.js';
 
 export interface LockOwner {
@@ -66,6 +66,9 @@ export function acquireLock(stateDir: string, command: string): LockResult {
     for (let i = 0; i < 3; i++) {
       try {
         linkSync(mine, file); // atomic: fails if a lock exists
+        // In charge now: temp files a killed agent left behind go.
+        removeStaleTemps(stateDir);
+        removeStaleTemps(join(stateDir, 'output'));
         // Never throws: a read-only or vanished stateDir must not crash a shutdown. The
         // lock left behind names a dead pid: the next agent takes it over.
         const release = () => {

@@ -21,6 +21,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readdirSync,
   readSync,
   realpathSync,
   renameSync,
@@ -202,6 +203,25 @@ export function writeFileAtomic(file: string, data: string | Buffer, opts: Write
   } catch {
     // some filesystems refuse fsync on a directory; the rename is still atomic
   }
+}
+
+/** Temp files a killed writer left in `dir` (older than 10 minutes: a write takes milliseconds); never throws. */
+export function removeStaleTemps(dir: string, now = Date.now()): number {
+  let removed = 0;
+  try {
+    for (const name of readdirSync(dir)) {
+      if (!/\.tmp-\d+-[0-9a-f]{12}$/.test(name)) continue;
+      const path = join(dir, name);
+      const st = lstatSync(path);
+      if ((st.isFile() || st.isSymbolicLink()) && now - st.mtimeMs > 10 * 60_000) {
+        unlinkSync(path);
+        removed++;
+      }
+    }
+  } catch {
+    // a read-only or vanished directory: left for the next time
+  }
+  return removed;
 }
 
 export function unlinkQuietly(path: string): void {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -110,5 +110,21 @@ setTimeout(() => { if (r.ok) r.release(); }, 1500);`,
     assert.ok(r.ok);
     rmSync(d, { recursive: true });
     assert.deepEqual(r.release(), { released: true });
+  });
+
+  it('taking the lock removes temp files a killed writer left (older than 10 minutes), not fresh ones', () => {
+    const d = dir();
+    const old = join(d, `state.json.tmp-123-${'a'.repeat(12)}`);
+    const fresh = join(d, `pids.json.tmp-124-${'b'.repeat(12)}`);
+    writeFileSync(old, '{}');
+    writeFileSync(fresh, '{}');
+    const past = new Date(Date.now() - 11 * 60_000);
+    utimesSync(old, past, past);
+    const r = acquireLock(d, 'x');
+    assert.ok(r.ok);
+    assert.equal(existsSync(old), false);
+    assert.equal(existsSync(fresh), true);
+    r.release();
+    rmSync(d, { recursive: true });
   });
 });
