@@ -124,6 +124,8 @@ function resolveChecked(file: string): { path: string; st: Stats } {
   return { path: here(), st: lstatSync(here()) };
 }
 
+const FILE_REQUIRED = 'owned by root and not writable by group or others, when the agent runs as root (root runs the commands in it)';
+
 /** The file itself, as its descriptor shows it. */
 function checkFile(path: string, st: Stats, asRoot: boolean): void {
   if (!st.isFile()) {
@@ -135,10 +137,10 @@ function checkFile(path: string, st: Stats, asRoot: boolean): void {
   if (!asRoot) return;
   const problems: string[] = [];
   if (st.mode & 0o022) {
-    problems.push(`refusing a config that its group or others can write: ${path} is ${found(st)}; required: not writable by group or others, while running as root: root runs its commands. chmod go-w ${path}`);
+    problems.push(`refusing a config that its group or others can write: ${path} is ${found(st)}; required: ${FILE_REQUIRED}. chmod go-w ${path}`);
   }
   if (st.uid !== 0) {
-    problems.push(`refusing a config not owned by root: ${path} is ${found(st)} while running as root: root runs its commands; required: owned by root. chown root ${path}`);
+    problems.push(`refusing a config not owned by root: ${path} is ${found(st)}; required: ${FILE_REQUIRED}. chown root ${path}`);
   }
   if (problems.length) throw new ConfigFileError(problems.join('\n'));
 }

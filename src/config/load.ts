@@ -62,7 +62,7 @@ export function parseConfig(text: string, file: string): Config {
     if (!('contents' in parsed)) throw new ConfigError([problemAt(parsed.offset, parsed.message, parsed.key)]);
     doc = parsed;
     if (doc.errors.length) {
-      throw new ConfigError(doc.errors.map((e) => problemAt(e.pos[0], `YAML: ${e.message.split('\n')[0]}`)));
+      throw new ConfigError(capped(doc.errors.map((e) => problemAt(e.pos[0], `YAML: ${e.message.split('\n')[0]}`)), file));
     }
     const yamlProblems = checkYaml(doc);
     if (yamlProblems.length) throw new ConfigError(capped(yamlProblems.map((p) => problemAt(p.offset, p.message)), file));

@@ -132,7 +132,7 @@ describe('config: loadConfig ownership when running as root', () => {
       const f = join(dir, 'w.yaml');
       writeFileSync(f, minimal);
       chmodSync(f, 0o666);
-      assert.throws(() => loadConfig(f, { asRoot: true }), /refusing a config that its group or others can write: .*w\.yaml is owned by .*, mode 0666; required: not writable by group or others, while running as root/);
+      assert.throws(() => loadConfig(f, { asRoot: true }), /refusing a config that its group or others can write: .*w\.yaml is owned by .*, mode 0666; required: owned by root and not writable by group or others, when the agent runs as root \(root runs the commands in it\)\. chmod go-w /);
       chmodSync(f, 0o644);
       if (process.getuid?.() === 0) assert.doesNotThrow(() => loadConfig(f, { asRoot: true }));
       else assert.throws(() => loadConfig(f, { asRoot: true }), /owned by .*uid \d+/);
