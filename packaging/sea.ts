@@ -65,6 +65,12 @@ export async function bundle(outFile: string): Promise<{ packages: string[] }> {
     format: 'cjs',
     target: 'node20',
     minifySyntax: true,
+    // HWT_SEA_MINIFY=1: whitespace and identifiers minified too (names kept): a 1.8 MB
+    // bundle instead of 3.2 MB, measured 5-10 % less CPU per start; off by default so
+    // that stack traces in an "internal error" stay readable.
+    minifyWhitespace: process.env.HWT_SEA_MINIFY === '1',
+    minifyIdentifiers: process.env.HWT_SEA_MINIFY === '1',
+    keepNames: process.env.HWT_SEA_MINIFY === '1',
     legalComments: 'none',
     logLevel: 'silent',
     plugins: [createRequireToRequire],
