@@ -142,14 +142,19 @@ export function stepService(
 /**
  * Before hysteresis: remember the first good poll of a run (clients are served from
  * then on), and a new process seen while the service is not healthy (it is starting).
- * Nothing changes while a service is steady, so its memory is not rewritten.
+ * A sighting needs a process that replaced one seen before: the processes found at the
+ * agent's first poll were not seen starting (a first probe slowed by a loaded host
+ * would otherwise read as a start of a few milliseconds). The first sighting counts,
+ * later pid changes before healthy do not move it. Nothing changes while a service is
+ * steady, so its memory is not rewritten.
  */
 function watchStart(mem: ServiceMemory, obs: ServiceObservation, now: number): void {
   if (obs.ok && mem.good === 0) mem.firstGoodAt = now;
   const pids = obs.probes.find((p) => p.probe === 'process' && p.ok)?.pids;
   if (!pids?.length || samePids(mem.pids, pids)) return;
+  const before = mem.pids;
   mem.pids = [...pids];
-  if (!obs.ok && mem.phase === 'idle') mem.sightedAt = now;
+  if (before !== undefined && !obs.ok && mem.phase === 'idle' && mem.sightedAt === undefined) mem.sightedAt = now;
 }
 
 function learnStart(mem: ServiceMemory, from: 'restart' | 'sighting', since: number, now: number): void {

@@ -132,6 +132,30 @@ describe('policy: learning how long a service takes to start', () => {
     assert.match(String(p.events.flat().find((e) => e.event === 'service.up' && e.startMs !== undefined)?.reason), /started in 12s/);
   });
 
+  it('the agent\'s first HTTP probe fails (a loaded host) with tomcat already running -> no sighting, no start time', () => {
+    const p = play(T, [
+      { t: 0, pids: { tomcat: [100] }, up: { tomcat: false } },
+      { t: 0.1, pids: { tomcat: [100] } },
+      { t: 1, pids: { tomcat: [100] } },
+      { t: 2, pids: { tomcat: [100] } },
+    ]);
+    assert.equal(p.memory.services.tomcat!.startMs, undefined, 'found at the first poll: not seen starting');
+  });
+
+  it('pids change while still starting (a wrapper, then the JVM) -> counted from the first sighting', () => {
+    const polls: Poll[] = [
+      { t: 0, pids: { tomcat: [100] } },
+      { t: 1, pids: { tomcat: [100] } },
+      { t: 2, gone },
+      { t: 3, pids: { tomcat: [200] }, up: { tomcat: false } },
+      { t: 4, pids: { tomcat: [201] }, up: { tomcat: false } },
+      { t: 20, pids: { tomcat: [201] } },
+      { t: 21, pids: { tomcat: [201] } },
+    ];
+    const p = play({ tomcat: svc({ restart: undefined }) }, polls);
+    assert.equal(p.memory.services.tomcat!.startMs, 17_000);
+  });
+
   it('tomcat already healthy when the agent starts -> no start time (it was not seen starting)', () => {
     const p = play(T, [
       { t: 0, pids: { tomcat: [100] } },
