@@ -3,7 +3,7 @@
 // built CLI against a fake tomcat and keepalived must survive (exit 0, a warning), never
 // count a working restart as failed, and save how a restart ended.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
@@ -69,7 +69,9 @@ describe('hardening: a read-only, full or vanished stateDir, SIGTERM mid-restart
     const agent = await stage.startAgent(config);
     await waitFor('service.up', () => events(agent.lines, 'service.up', 'tomcat').length, 10_000, () => agent.lines);
     const stateDir = join(stage.dir, 'state');
-    rmSync(stateDir, { recursive: true, force: true });
+    // Gone at once (an rm -r races the agent's own writes); removed for good after.
+    renameSync(stateDir, `${stateDir}.gone`);
+    rmSync(`${stateDir}.gone`, { recursive: true, force: true });
     await killTomcat(stage);
     await waitFor('restart.ok', () => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, () => agent.lines);
     process.kill(agent.pid, 'SIGTERM');
