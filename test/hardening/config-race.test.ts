@@ -49,26 +49,24 @@ while (Date.now() < deadline && !fs.existsSync(stop)) {
 process.stdout.write(JSON.stringify({ swaps, refused, errors }));
 `;
 
-type Attacker = { child: ReturnType<ConfigTestUser['spawn']>; out: () => string };
+type Attacker = { child: ReturnType<ConfigTestUser['spawn']>; out: () => string; closed: Promise<void> };
 
 function startAttacker(user: ConfigTestUser, script: string, args: string[]): Attacker {
   const child = user.spawn([process.execPath, '-e', script, ...args]);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  return { child, out: () => out };
+  // e.g. EACCES: the user cannot run this node (installed under /root?); said, not thrown
+  child.on('error', (e) => (out += `cannot start ${process.execPath} as ${user.name}: ${e.message}`));
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  return { child, out: () => out, closed };
 }
 
-async function stopAttacker({ child, out }: Attacker, stopFile: string): Promise<{ swaps: number; refused: number; errors?: Record<string, number> }> {
+async function stopAttacker({ child, out, closed }: Attacker, stopFile: string): Promise<{ swaps: number; refused: number; errors?: Record<string, number> }> {
   writeFileSync(stopFile, '');
-  await new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.on('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
+  const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await closed;
+  clearTimeout(t);
   try {
     return JSON.parse(out());
   } catch {
