@@ -112,6 +112,11 @@ function leaf(key: string, parent: string, path: string): Json | undefined {
       return ref('absolutePath', { default: '/run/ha-watchdog/keepalived.track', description: 'keepalived track_file for control: track-file.' });
     case 'order':
       return { enum: ['auto', 'restart-first', 'handover-first'], default: 'auto', description: 'Restart here first, hand the VIP over first, or choose per failure.' };
+    case 'flapLimit':
+      return { type: 'integer', minimum: 1, maximum: 100, default: 6, description: 'At most this many VIP releases by this host in an hour; past that the VIP stays where it is (failover.flapping).' };
+    case 'config':
+      if (parent === 'keepalived') return ref('absolutePath', { default: '/etc/keepalived/keepalived.conf', description: "keepalived's own config, read by doctor." });
+      return undefined;
     case 'listen':
       return ref('hostPort', { description: 'Address for /metrics and /healthz, e.g. 127.0.0.1:9120.' });
     case 'retries':
@@ -153,6 +158,13 @@ function fill(node: Json, path: string, parent: string, paths: Map<string, unkno
         props[key] = l;
       } else if (key === 'expectStatus') {
         props[key] = { ...child, items: { type: 'integer', minimum: 100, maximum: 599 }, description: 'Accepted status codes (default: any 2xx/3xx; redirects are not followed).' };
+      } else if (key === 'diagnose') {
+        props[key] = {
+          type: 'array',
+          maxItems: 4,
+          description: 'Run before restarting a service whose process is alive but unhealthy; "{pid}" in a word is replaced by its pid.',
+          items: { type: 'object', properties: { command: ref('argv'), timeout: ref('duration', { default: '10s', description: 'The diagnose command is killed past it.' }) }, required: ['command'], additionalProperties: false },
+        };
       } else if (key === 'events') {
         props[key] = { ...child, items: { enum: [...NOTIFY_EVENTS] } };
       } else if (key === 'services') {
