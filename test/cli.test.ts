@@ -33,7 +33,7 @@ describe('cli', () => {
     const ok = await cli(['validate', '-c', join(ROOT, 'watchdog.yaml')]);
     assert.equal(ok.code, 0, ok.stderr);
     const p = await cli(['validate', '-c', join(ROOT, 'watchdog.yaml'), '--print']);
-    assert.match(p.stdout, /interval: 3s/);
+    assert.match(p.stdout, /interval: 1s/);
     assert.match(p.stdout, /tlsVerify: true/);
   });
 
