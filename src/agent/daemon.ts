@@ -47,7 +47,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // A dry run acts on nothing, so it neither takes the lock nor writes the state.
   const lock = opts.dryRun ? null : acquireLock(config.stateDir, 'ha-watchdog run');
   if (lock && !lock.ok) {
-    log.error({ event: 'lock.held', reason: lock.reason, owner: lock.owner }, `another agent is in charge: lock ${lock.reason}`);
+    if (lock.unsafe) log.error({ event: 'statedir.refused', reason: lock.reason }, `not starting: ${lock.reason}`);
+    else log.error({ event: 'lock.held', reason: lock.reason, owner: lock.owner }, `another agent is in charge: lock ${lock.reason}`);
     return 1;
   }
   if (lock?.ok && lock.tookOverFrom) {

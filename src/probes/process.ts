@@ -1,7 +1,7 @@
 // Process probe. Finding processes needs a full process-table scan (ps-list: two `ps`
 // runs, ~60 ms CPU); confirming pids we already know costs one /proc read each. So:
 // scan once, then confirm known pids every poll, and scan again only when one is gone.
-import { readFileSync } from 'node:fs';
+import { readFileSafe } from '../os/safe-write.js';
 import type { ProcessMatch } from '../config/load.js';
 import type { ProbeResult } from '../policy/types.js';
 import { compileMatch, describeMatch, type Candidate } from './match.js';
@@ -110,12 +110,11 @@ export class ProcessProbe {
   }
 
   private fromPidfile(file: string): number | string {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8').trim();
-    } catch (e) {
-      return `pidfile ${file} unreadable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}), expected the pid of ${describeMatch(this.match)}`;
-    }
+    // Never through a symlink, never blocking on a FIFO, a few bytes at most; any owner
+    // (a service writes its own pidfile).
+    const r = readFileSafe(file, { maxBytes: 4096, owner: null });
+    if (!r.ok) return `pidfile ${file} unreadable (${r.reason}), expected the pid of ${describeMatch(this.match)}`;
+    const text = r.text.trim();
     const pid = Number(text.split(/\s+/)[0]);
     if (!Number.isInteger(pid) || pid <= 0) return `pidfile ${file} holds "${text.slice(0, 40)}", expected a pid`;
     const stat = readStat(pid);

@@ -38,7 +38,9 @@ describe('ha-watchdog run: edges (integration)', { skip, concurrency: false }, (
     const during = (await polls()) - before;
     // 5 ticks in 5 s; a poll that waited for the 2.5 s probe would have run 2 or 3.
     assert.ok(during >= 4, `polls while tomcat hangs: ${during} in 5 s`);
-    assert.equal(events(agent.lines, 'poll.slow').length, 0, 'no tick skipped');
+    // A poll.slow may still be said on a loaded machine (a poll longer than a second);
+    // it never means a skipped tick any more.
+    for (const e of events(agent.lines, 'poll.slow')) assert.doesNotMatch(String(e.msg), /skipping/, 'a tick was skipped');
     await waitFor('down after fall probes', () => events(agent.lines, 'service.down', 'tomcat').length, 15_000);
   });
 
