@@ -1,7 +1,7 @@
 // Process probe against the real process table: decoys, zombies, pidfiles, own children.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -112,7 +112,10 @@ describe('probes: process', () => {
     writeFileSync(pf, 'hello\n');
     assert.match((await check(probe())).reason!, /holds "hello", expected a pid/);
     rmSync(pf);
-    assert.match((await check(probe())).reason!, /unreadable \(ENOENT\)/);
+    assert.match((await check(probe())).reason!, /unreadable \(no such file\)/);
+    symlinkSync("/etc/hostname", pf);
+    assert.match((await check(probe())).reason!, /unreadable \(is a symbolic link; not following it\)/, "never read through a symlink");
+    rmSync(pf);
   });
 
   it('steady state: known pids are confirmed through /proc, no scan; a vanished pid triggers a new scan', async () => {
