@@ -46,6 +46,7 @@ export function decide(obs: Observations, memory: Memory, config: PolicyConfig, 
     peer: obs.peer,
     paused: maintenance.paused,
     flapLimit: config.failover?.flapLimit,
+    vipHeld: obs.vipHeld,
     ...(maintenance.paused && next.maintenance?.switchover && { switchover: next.maintenance.reason ?? 'planned work' }),
   });
   actions.push(...k.actions);

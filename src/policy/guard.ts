@@ -22,9 +22,16 @@ export function failoverVerdict(guard: GuardConfig, peer: PeerObservation | unde
   return { go: true, reason: `the peer cannot be asked (${peer.reason ?? 'no answer'}); peer.required is false` };
 }
 
-/** May handover-first release the VIP before restarting? Only to a peer known to be healthy. */
-export function handoverVerdict(guard: GuardConfig, peer: PeerObservation | undefined): Verdict {
+/**
+ * May a handover release the VIP before restarting? Only from the host that holds it
+ * (`vipHeld`, when known), and only to a peer known to be healthy. A host without the
+ * VIP has nothing to hand over: were it to release anyway, two hosts failing at the
+ * same moment would both let go (each asked the other a moment before its own failure
+ * showed), and nobody would hold the VIP.
+ */
+export function handoverVerdict(guard: GuardConfig, peer: PeerObservation | undefined, vipHeld?: boolean): Verdict {
   if (!guard.configured) return { go: false, reason: 'handover-first needs a peer guard (peer.url) to know the peer is healthy; restarting first' };
+  if (vipHeld === false) return { go: false, reason: 'the VIP is not on this host: nothing to hand over; restarting in place' };
   if (peer?.reachable && peer.healthy) return { go: true, reason: 'the peer is healthy' };
   if (peer?.reachable) return { go: false, reason: `the peer is unhealthy (${peer.reason ?? 'it says so'}); restarting first` };
   return { go: false, reason: `the peer cannot be asked (${peer?.reason ?? 'no answer'}); restarting first` };

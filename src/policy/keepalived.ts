@@ -17,6 +17,8 @@ export interface KeepalivedPolicy {
   peer?: PeerObservation;
   /** Maintenance: observe, act on nothing. */
   paused: boolean;
+  /** This host has the VIP on an interface (undefined: cannot tell). */
+  vipHeld?: boolean;
   /** `switchover`: paused, and the VIP held on the peer (released, kept released) until `takeback`. */
   switchover?: string;
   /** At most this many VIP releases an hour (the flap limit). */
@@ -103,7 +105,7 @@ export function stepKeepalived(
       if (want.kind === 'failover') events.push({ level: 'error', event: 'failover', services: want.names, reason: `${want.reason}; keepalived was already not running` });
       return { actions, events };
     }
-    const verdict = want.kind === 'failover' ? failoverVerdict(policy.guard, policy.peer) : handoverVerdict(policy.guard, policy.peer);
+    const verdict = want.kind === 'failover' ? failoverVerdict(policy.guard, policy.peer) : handoverVerdict(policy.guard, policy.peer, policy.vipHeld);
     if (!verdict.go) {
       if (want.kind === 'failover') {
         // Re-asked every poll; said again only when the reason changes.
@@ -207,7 +209,7 @@ function autoHandover(down: Array<[string, { mem: ServiceMemory }]>, mem: Keepal
   const reasons: string[] = [];
   for (const [name, s] of down) {
     if (s.mem.order !== undefined || mem.failedOver) continue;
-    const choice = chooseOrder(name, s.mem, handoverCost(mem.handoverMs), policy.guard, policy.peer);
+    const choice = chooseOrder(name, s.mem, handoverCost(mem.handoverMs), policy.guard, policy.peer, policy.vipHeld);
     s.mem.order = choice.handover ? 'handover' : 'in-place';
     if (choice.handover) reasons.push(choice.reason);
     else events.push({ level: 'info', event: 'restart.in_place', service: name, reason: choice.reason, startMs: s.mem.startMs });

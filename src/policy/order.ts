@@ -25,10 +25,11 @@ export function chooseOrder(
   handoverMs: number,
   guard: GuardConfig,
   peer: PeerObservation | undefined,
+  vipHeld?: boolean,
 ): OrderChoice {
   const cost = `about ${human(handoverMs)}`;
   if (!guard.configured) return { handover: false, reason: 'no peer guard (peer.url) to tell whether the peer could take the VIP; restarting in place first' };
-  const verdict = handoverVerdict(guard, peer);
+  const verdict = handoverVerdict(guard, peer, vipHeld);
   if (!verdict.go) return { handover: false, reason: verdict.reason };
   if (mem.startMs === undefined) {
     return { handover: true, reason: `no start time known yet for ${name} (an unknown start may take a minute, a handover ${cost}); handing the VIP to the healthy peer first` };

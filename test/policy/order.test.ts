@@ -172,3 +172,18 @@ describe('policy: learning how long a service takes to start', () => {
     assert.equal(JSON.stringify(p2.memory), before);
   });
 });
+
+describe('policy: a handover needs the VIP here', () => {
+  it('tomcat down on the host without the VIP, peer healthy -> restart in place (nothing to hand over), keepalived left running', () => {
+    const p = play(T, [{ t: 0, held: false }, { t: 1, held: false }, { t: 2, gone, peer: peerOk, held: false }], undefined, guard);
+    assert.deepEqual(kinds(p), ['', '', 'restart:tomcat']);
+    assert.match(String(inPlaceEvent(p)?.reason), /the VIP is not on this host: nothing to hand over/);
+  });
+
+  it('both tomcats die at once, each asks the other a moment before its own failure shows -> only the VIP holder hands over: never both', () => {
+    const a = play(T, [{ t: 0, held: true }, { t: 1, held: true }, { t: 2, gone, peer: peerOk, held: true }], undefined, guard);
+    const b = play(T, [{ t: 0, held: false }, { t: 1, held: false }, { t: 2, gone, peer: peerOk, held: false }], undefined, guard);
+    const released = [a, b].filter((p) => kinds(p).some((k) => k.includes('keepalived.stop')));
+    assert.equal(released.length, 1, 'exactly one host lets go of the VIP');
+  });
+});
