@@ -1,8 +1,8 @@
 // Helpers for the config hardening tests: a real unprivileged user (useradd, removed
 // after), the built CLI run with a time bound (a regression fails, it never hangs the
 // suite), and a config whose commands leave marker files.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { createUser } from '../helpers/user.js';
 import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,37 +16,9 @@ export function requireBuilt(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
 }
 
-export interface ConfigTestUser {
-  name: string;
-  uid: number;
-  gid: number;
-  /** Starts argv as this user; the caller stops it (kill by pid). */
-  spawn(argv: string[]): ChildProcess;
-  remove(): void;
-}
-
-/** A fresh system user with a unique name and no home; remove() deletes it. */
-export function createConfigUser(): ConfigTestUser {
-  const name = `hawcfg${randomBytes(4).toString('hex')}`;
-  execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', '--user-group', name], { stdio: 'pipe' });
-  const uid = Number(execFileSync('id', ['-u', name]).toString().trim());
-  const gid = Number(execFileSync('id', ['-g', name]).toString().trim());
-  const children: ChildProcess[] = [];
-  return {
-    name,
-    uid,
-    gid,
-    spawn(argv) {
-      const child = spawn(argv[0]!, argv.slice(1), { uid, gid, cwd: '/', env: { PATH: '/usr/local/bin:/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
-      children.push(child);
-      return child;
-    },
-    remove() {
-      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-      spawnSync('userdel', [name], { stdio: 'ignore' });
-    },
-  };
-}
+export type { TestUser as ConfigTestUser } from '../helpers/user.js';
+/** The attacker of the config tests: a real user (test/helpers/user.ts). */
+export const createConfigUser = () => createUser('hawcfg');
 
 /** A directory under /tmp, root's, that others may traverse (0755). */
 export function openRootDir(prefix = 'haw-cfg-hard-'): string {

@@ -1,49 +1,14 @@
 // Helpers for the stateDir hardening tests: a real unprivileged user (useradd, removed
 // after), commands run as that user, a root-owned file to prove untouched, a small real
 // tmpfs, and the stage's config pointed at another stateDir.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from '../helpers/pidns.js';
 import type { Stage } from '../helpers/stage.js';
 
-export interface TestUser {
-  name: string;
-  uid: number;
-  gid: number;
-  /** Runs argv as this user to completion; throws on a non-zero exit. */
-  run(argv: string[], opts?: { cwd?: string }): string;
-  /** Starts argv as this user (a long-running process). */
-  spawn(argv: string[]): ChildProcess;
-  remove(): void;
-}
-
-/** A fresh system user with a unique name and no home; remove() deletes it. */
-export function createUser(): TestUser {
-  const name = `hawt${randomBytes(4).toString('hex')}`;
-  execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', '--user-group', name], { stdio: 'pipe' });
-  const uid = Number(execFileSync('id', ['-u', name]).toString().trim());
-  const gid = Number(execFileSync('id', ['-g', name]).toString().trim());
-  return {
-    name,
-    uid,
-    gid,
-    run(argv, opts = {}) {
-      const r = spawnSync(argv[0]!, argv.slice(1), { uid, gid, cwd: opts.cwd ?? '/', env: { PATH: '/usr/local/bin:/usr/bin:/bin' }, encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`as ${name}: ${argv.join(' ')}: exit ${r.status}: ${r.stderr}${r.error ? r.error.message : ''}`);
-      return r.stdout;
-    },
-    spawn(argv) {
-      return spawn(argv[0]!, argv.slice(1), { uid, gid, cwd: '/', env: { PATH: '/usr/local/bin:/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    },
-    remove() {
-      spawnSync('pkill', ['-KILL', '-u', String(uid)]);
-      spawnSync('userdel', [name], { stdio: 'ignore' });
-    },
-  };
-}
+export { createUser, type TestUser } from '../helpers/user.js';
 
 /** A root-owned file in a root-only directory, with what it holds now, to prove nothing wrote to it. */
 export class RootFile {
