@@ -4,7 +4,7 @@
 // it when none of its inputs changed (packaging/fresh.ts).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,8 +107,12 @@ describe('the single executable behaves as dist/cli.js', () => {
   });
 
   it('validate: the shipped config, a broken one (every error with file:line:column), one with warnings, --print, a missing file', async () => {
-    assert.equal((await same(['validate', '-c', join(ROOT, 'watchdog.yaml')])).code, 0);
-    assert.equal((await same(['validate', '-c', join(ROOT, 'watchdog.yaml'), '--print'])).code, 0);
+    // A copy in a fresh root-owned directory (as root, validate checks every directory up to /).
+    const shipped = join(mkdtempSync(join(tmpdir(), 'haw-shipped-')), 'watchdog.yaml');
+    copyFileSync(join(ROOT, 'watchdog.yaml'), shipped);
+    chmodSync(shipped, 0o644);
+    assert.equal((await same(['validate', '-c', shipped])).code, 0);
+    assert.equal((await same(['validate', '-c', shipped, '--print'])).code, 0);
     const bad = await same(['validate', '-c', cases['bad.yaml']!]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /bad\.yaml:1:11: interval: /);
