@@ -79,6 +79,7 @@ export class Probes {
 
   private peerAsking = false;
   private peerLatest?: PeerObservation;
+  private peerKept?: import('undici').Dispatcher;
 
   /**
    * The peer's newest answer not yet taken, asked in the background: a question is sent
@@ -88,7 +89,9 @@ export class Probes {
   peerInBackground(): PeerObservation | undefined {
     if (this.peer && !this.peerAsking) {
       this.peerAsking = true;
-      void askPeer(this.peer)
+      const peer = this.peer;
+      void import('undici')
+        .then(({ Agent }) => askPeer(peer, (this.peerKept ??= new Agent({ connect: { timeout: peer.timeout }, keepAliveTimeout: 10_000 }))))
         .then((a) => (this.peerLatest = a))
         .finally(() => (this.peerAsking = false));
     }
@@ -162,7 +165,7 @@ export class Probes {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.https.map((h) => h.close()));
+    await Promise.all([...this.https.map((h) => h.close()), this.peerKept?.close().catch(() => undefined)]);
   }
 }
 

@@ -6,9 +6,15 @@ import type { PeerObservation } from '../policy/types.js';
 
 const BODY_LIMIT = 64 * 1024;
 
-export async function askPeer(cfg: Pick<PeerConfig, 'url' | 'timeout'>): Promise<PeerObservation> {
+/**
+ * `kept`: a kept-alive dispatcher for the every-poll question of the pair comparison
+ * (a new TCP connection each second costs far more); without it, a fresh connection
+ * per question, as the guard wants (a stale kept-alive connection must never read as
+ * "the peer cannot be asked" when a failover hinges on the answer).
+ */
+export async function askPeer(cfg: Pick<PeerConfig, 'url' | 'timeout'>, kept?: import('undici').Dispatcher): Promise<PeerObservation> {
   const { request, Agent } = await import('undici');
-  const dispatcher = new Agent({ connect: { timeout: cfg.timeout }, keepAliveTimeout: 1 });
+  const dispatcher = kept ?? new Agent({ connect: { timeout: cfg.timeout }, keepAliveTimeout: 1 });
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), cfg.timeout);
   const unreachable = (reason: string): PeerObservation => ({ reachable: false, healthy: false, reason: `${cfg.url}: ${reason}` });
@@ -42,6 +48,6 @@ export async function askPeer(cfg: Pick<PeerConfig, 'url' | 'timeout'>): Promise
     return unreachable(err.cause?.code ?? err.code ?? err.cause?.message ?? err.message ?? String(e));
   } finally {
     clearTimeout(timer);
-    void dispatcher.close().catch(() => undefined);
+    if (!kept) void dispatcher.close().catch(() => undefined);
   }
 }
