@@ -23,7 +23,7 @@ import { tomcatProblem } from './reset.js';
 import { between, endsOn, errorCount, errorMs, pathText, settledAt } from './measure.js';
 import { type VipHolder, type VipSample, VipSampler } from './vip.js';
 
-export type RealisticId = 'slow-crash' | 'slow-hang' | 'hang-start-fails' | 'http-500' | 'health-flap' | 'slow-repair';
+export type RealisticId = 'slow-crash' | 'slow-hang' | 'hang-start-fails' | 'http-500' | 'health-flap' | 'slow-repair' | 'fast-crash' | 'switchover';
 export type ScenarioId = '1' | '2' | '3' | '3b' | '4' | '5' | '6' | '7' | '8' | '9' | '9b' | '10' | '11' | '12' | '13' | RealisticId;
 
 /** What a scenario's own fault function gets (ScenarioSpec.inject). */
@@ -48,6 +48,11 @@ export interface ScenarioSpec {
   windowMs: number;
   /** The lab's configuration options the scenario needs (none: the default lab). */
   lab?: Pick<LabOptions, 'order' | 'control' | 'guard' | 'deploySeconds' | 'tomcatHealth'>;
+  /**
+   * Plays on a lab of its own in the bench (not shared with the scenarios of the same
+   * lab options): what the agent learns here (a start time) must not change them.
+   */
+  labGroup?: string;
   /** Its measured span starts at the repair, not at the first fault (like 6). */
   fromRepair?: boolean;
   /**
@@ -99,7 +104,7 @@ async function killWithStartFailing(ctx: FaultContext, sig: 'KILL' | 'STOP'): Pr
 }
 
 /** The realistic scenarios, in the order the bench plays them. */
-export const REALISTIC: readonly RealisticId[] = ['slow-crash', 'slow-hang', 'hang-start-fails', 'http-500', 'health-flap', 'slow-repair'];
+export const REALISTIC: readonly RealisticId[] = ['slow-crash', 'slow-hang', 'hang-start-fails', 'http-500', 'health-flap', 'slow-repair', 'fast-crash', 'switchover'];
 
 
 export const SCENARIOS: Record<ScenarioId, ScenarioSpec> = {
@@ -328,6 +333,73 @@ export const SCENARIOS: Record<ScenarioId, ScenarioSpec> = {
       if (errs > 0) wrong.push(`client requests failed (${errs})`);
     },
   },
+  'fast-crash': {
+    id: 'fast-crash',
+    title: 'fast crash, start time known: tomcat killed on A, restart works, fast app',
+    fault: 'deployment 0 s; a first SIGKILL to tomcat on A teaches its start time (A heals, the client back on A), then the measured SIGKILL',
+    expect: 'A',
+    right: 'A heals, the VIP and the client end on A, no flapping',
+    windowMs: 15_000,
+    lab: FAST,
+    labGroup: 'fast-crash',
+    inject: async ({ lab, mark, log }) => {
+      // Not a mark: the measured span (VIP moves included) starts at the second kill.
+      log?.('fast-crash: the teaching kill');
+      await lab.killTomcat('A', 'KILL');
+      try {
+        await lab.client.waitForWho('A', 25_000, 40);
+      } catch {
+        log?.('fast-crash: the client did not settle on A after the teaching kill; going on');
+      }
+      await sleep(2_000);
+      const t = mark('fault');
+      await lab.killTomcat('A', 'KILL');
+      return t;
+    },
+    judge: (r, wrong) => {
+      healedOnA(r, wrong);
+      noFlapping(r, wrong);
+    },
+  },
+  switchover: {
+    id: 'switchover',
+    title: 'planned switchover to B and back (maintenance on A)',
+    fault:
+      "ha-watchdog: `ha-watchdog switchover` on A, (client on B for 3 s) `ha-watchdog takeback`; keepalived's own answer and the seed loop, the keepalived way: keepalived stopped on A, (client on B for 3 s) started again",
+    expect: 'A',
+    right: 'the client is served by B during the maintenance and by A at the end, at most 2 VIP moves',
+    windowMs: 12_000,
+    lab: FAST,
+    inject: async ({ lab, mark, log, facts }) => {
+      const agent = (...args: string[]) => lab.exec('A', [process.execPath, lab.agentCli, ...args, '-c', lab.hosts.A.watchdogConfig]);
+      const t = mark('switchover');
+      if (lab.agent === 'watchdog') {
+        const r = await agent('switchover', '--reason', 'bench');
+        if (r.code !== 0) log?.(`switchover: exit ${r.code}: ${r.stdout}${r.stderr}`);
+      } else {
+        await lab.ctl('A', 'keepalived', 'stop');
+      }
+      try {
+        await lab.client.waitForWho('B', 15_000, 5);
+        facts.servedByB = true;
+      } catch {
+        log?.('switchover: the client never settled on B');
+      }
+      await sleep(3_000);
+      mark('takeback');
+      if (lab.agent === 'watchdog') {
+        const r = await agent('takeback');
+        if (r.code !== 0) log?.(`takeback: exit ${r.code}: ${r.stdout}${r.stderr}`);
+      } else {
+        await lab.ctl('A', 'keepalived', 'start');
+      }
+      return t;
+    },
+    judge: (r, wrong) => {
+      if (!r.facts.servedByB) wrong.push('the client was never served by B during the maintenance');
+      noFlapping(r, wrong);
+    },
+  },
   'slow-repair': {
     id: 'slow-repair',
     title: 'repair after failover, 20 s deployment',
@@ -422,6 +494,8 @@ export interface PlayResult {
     snapshots?: Snapshot[];
     /** track-file labs: every change of the hosts' track files, polled every 100 ms. */
     track?: TrackSample[];
+    /** switchover: the client was served by B (5 answers in a row) during the maintenance. */
+    servedByB?: boolean;
     /** A's lib/host/ctl.sh log lines written after the (first) fault: every control action A took. */
     ctlA?: string[];
   };
