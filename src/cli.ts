@@ -108,7 +108,7 @@ async function main(argv: string[]): Promise<number> {
     case 'retry':
     case 'switchover':
     case 'takeback': {
-      const { control } = await import('./control-cli.js');
+      const { control } = await import('./control/commands.js');
       return control(command, configPath, { json: o.json, for: o.for, reason: o.reason, service, wait: o.wait });
     }
     case 'doctor': {

@@ -8,7 +8,7 @@ import type { Action, ActionOutcome } from '../policy/types.js';
 import type { CommandResult } from './command.js';
 import { runCommand } from './command.js';
 import { startKeepalived, stopKeepalived } from './keepalived.js';
-import { writeTrackFile } from './track-file.js';
+import { writeTrackFile } from '../os/track-file.js';
 
 export interface ActionContext {
   config: Config;

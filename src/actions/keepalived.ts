@@ -2,7 +2,7 @@
 // priority-0 adverts and the backup takes the VIP at once; a SIGKILLed one makes the
 // backup wait ~3 x advert_int), escalating to SIGKILL if it will not go.
 import type { Config } from '../config/load.js';
-import { isDead, readStat } from '../probes/proc.js';
+import { isDead, readStat } from '../os/proc.js';
 import { runCommand, type CommandResult } from './command.js';
 
 const TERM_WAIT_MS = 10_000;

@@ -9,7 +9,7 @@ import { decide, recordSpawn, wantsPeer } from '../policy/decide.js';
 import { pause as pauseMemory, resume as resumeMemory, switchover as switchoverMemory } from '../policy/maintenance.js';
 import { retryNow } from '../policy/retry.js';
 import { stepService } from '../policy/service.js';
-import { readStat } from '../probes/proc.js';
+import { readStat } from '../os/proc.js';
 import type { Action, ActionOutcome, Maintenance, Memory, Observations, PolicyEvent } from '../policy/types.js';
 import { RecentActions } from './recent-actions.js';
 import { loadPids, savePids, saveState } from './state.js';

@@ -7,7 +7,7 @@
 import { closeSync, linkSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTemp, errnoReason, readFileSafe, removeStaleTemps, safeDir, unlinkQuietly, UnsafePathError } from '../os/safe-write.js';
-import { isAlive, readStat } from '../probes/proc.js';
+import { isAlive, readStat } from '../os/proc.js';
 
 export interface LockOwner {
   pid: number;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { errnoReason, readFileSafe, safeDir, UnsafePathError, writeFileAtomic } from '../os/safe-write.js';
 import { freshMemory, resumeMemory } from '../policy/decide.js';
-import { isAlive } from '../probes/proc.js';
+import { isAlive } from '../os/proc.js';
 import type { Memory, PolicyEvent } from '../policy/types.js';
 import type { KnownPids } from '../probes/index.js';
 import { KnownPidsSchema, MemorySchema, shapeError } from './state-schema.js';

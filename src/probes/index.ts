@@ -5,7 +5,7 @@
 // decides on those, and the late answer is handed to the next poll (`onLate` says it
 // came). A service whose probe has not answered yet is not probed a second time.
 import type { Config } from '../config/load.js';
-import { readTrackFile } from '../actions/track-file.js';
+import { readTrackFile } from '../os/track-file.js';
 import type { KeepalivedObservation, Observations, PeerObservation, ProbeResult, ServiceObservation, VipObservation } from '../policy/types.js';
 import { HttpProbe } from './http.js';
 import { askPeer } from './peer.js';

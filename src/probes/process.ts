@@ -5,7 +5,7 @@ import { readFileSafe } from '../os/safe-write.js';
 import type { ProcessMatch } from '../config/load.js';
 import type { ProbeResult } from '../policy/types.js';
 import { compileMatch, describeMatch, type Candidate } from './match.js';
-import { exeName, inUnit, isAlive, isDead, pidNamespace, readCmdline, readStat } from './proc.js';
+import { exeName, inUnit, isAlive, isDead, pidNamespace, readCmdline, readStat } from '../os/proc.js';
 
 /** The agent's own pid namespace: processes outside it (in a container on this host) are not this host's services. */
 const OWN_PID_NS = pidNamespace('self');

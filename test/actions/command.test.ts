@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runCommand } from '../../src/actions/command.js';
-import { readStat, isDead } from '../../src/probes/proc.js';
+import { readStat, isDead } from '../../src/os/proc.js';
 import { sleep } from '../helpers/pidns.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'haw-cmd-'));

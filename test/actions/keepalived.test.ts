@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { mainPid, stopKeepalived } from '../../src/actions/keepalived.js';
-import { isDead, readStat } from '../../src/probes/proc.js';
+import { isDead, readStat } from '../../src/os/proc.js';
 import { childrenOf, sleep } from '../helpers/pidns.js';
 
 const cfg = { process: { name: 'keepalived', namespace: 'own' as const }, start: { command: ['/bin/true'], timeout: 1000 }, control: 'stop' as const, trackFile: '/run/ha-watchdog/keepalived.track', config: '/etc/keepalived/keepalived.conf' };

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runCommand } from '../../src/actions/command.js';
-import { readTrackFile, writeTrackFile } from '../../src/actions/track-file.js';
+import { readTrackFile, writeTrackFile } from '../../src/os/track-file.js';
 
 const dirs: string[] = [];
 const dir = () => {

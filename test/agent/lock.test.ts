@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { acquireLock, lockFile } from '../../src/agent/lock.js';
-import { readStat } from '../../src/probes/proc.js';
+import { readStat } from '../../src/os/proc.js';
 
 describe('agent: lock', () => {
   const dir = () => mkdtempSync(join(tmpdir(), 'haw-lock-'));

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { PidWatch, type Vanished } from '../../src/agent/pid-watch.js';
-import { readStat } from '../../src/probes/proc.js';
+import { readStat } from '../../src/os/proc.js';
 import type { KnownPids } from '../../src/probes/index.js';
 
 const started: number[] = [];

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PollSnapshot, ProcessProbe, psList } from '../../src/probes/process.js';
-import { pidNamespace } from '../../src/probes/proc.js';
+import { pidNamespace } from '../../src/os/proc.js';
 import { sleep } from '../helpers/pidns.js';
 import { requireRoot } from '../helpers/prereq.js';
 

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
-import { Metrics } from '../../src/agent/metrics.js';
-import { MAX_CONNECTIONS, MAX_PER_ADDRESS, startStatusServer } from '../../src/agent/status-server.js';
+import { Metrics } from '../../src/serve/metrics.js';
+import { MAX_CONNECTIONS, MAX_PER_ADDRESS, startStatusServer } from '../../src/serve/listener.js';
 import { createLogger } from '../../src/log.js';
 import { freePort } from '../helpers/stage.js';
 

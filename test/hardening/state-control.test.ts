@@ -6,7 +6,7 @@ import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { askDaemon } from '../../src/control-client.js';
+import { askDaemon } from '../../src/control/client.js';
 import { requireRoot } from '../helpers/prereq.js';
 import { createUser, rootDir, type TestUser } from './state-helpers.js';
 

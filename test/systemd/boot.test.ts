@@ -1,5 +1,5 @@
 // Smoke test of the systemd test container (test/systemd/container.ts): it
-// boots, runs node, accepts sd_notify the way src/agent/notify.ts sends it,
+// boots, runs node, accepts sd_notify the way src/systemd/notify.ts sends it,
 // stores <N>-prefixed stdout lines with that journal priority, and leaves
 // nothing behind when stopped.
 import assert from 'node:assert/strict';

@@ -6,7 +6,7 @@
 // - the timer's schedule, the check service's exit-code mapping and its
 //   ExecCondition= skip while the daemon runs, the cron line's guard;
 // - ha-watchdog.service's hardening against the agent's real job: a stand-in
-//   (fixtures/standin.ts, using src/agent/notify.ts) runs as its ExecStart and
+//   (fixtures/standin.ts, using src/systemd/notify.ts) runs as its ExecStart and
 //   restarts/stops a unit, signals and inspects another user's process, talks
 //   TCP and netlink, writes its state dir; plus READY/STATUS/reload/stop and
 //   WatchdogSec= + Restart=always; negative controls showing that what the

@@ -8,8 +8,8 @@
 import { lstatSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
-import { agentUid, describeUid, octal, safeDir, UnsafePathError } from './os/safe-write.js';
-import { CONTROL_TIMEOUT_MS, MAX_RESPONSE_BYTES, type ControlRequest, type ControlResponse } from './agent/control-protocol.js';
+import { agentUid, describeUid, octal, safeDir, UnsafePathError } from '../os/safe-write.js';
+import { CONTROL_TIMEOUT_MS, MAX_RESPONSE_BYTES, type ControlRequest, type ControlResponse } from './protocol.js';
 
 export type ControlAnswer =
   | { ok: true; response: ControlResponse }

@@ -6,9 +6,9 @@ import type { Config } from '../config/load.js';
 import type { Logger } from '../log.js';
 import type { Alerts } from '../alerts/index.js';
 import type { PolicyEvent } from '../policy/types.js';
-import type { PollResult } from './agent.js';
+import type { PollResult } from '../agent/agent.js';
 import type { Metrics } from './metrics.js';
-import type { StatusServer } from './status-server.js';
+import type { StatusServer } from './listener.js';
 
 /** How long SIGTERM waits for notifications still in flight. */
 export const ALERTS_DRAIN_MS = 10_000;
@@ -54,7 +54,7 @@ export class Outlets {
   }
 
   private async startMetrics(listen: { host: string; port: number }, peerUrl?: string): Promise<void> {
-    const [{ Metrics }, { startStatusServer, formatAddress }] = await Promise.all([import('./metrics.js'), import('./status-server.js')]);
+    const [{ Metrics }, { startStatusServer, formatAddress }] = await Promise.all([import('./metrics.js'), import('./listener.js')]);
     const metrics = new Metrics();
     try {
       const pair = peerUrl && this.src.pair ? { from: new URL(peerUrl).hostname.replace(/^\[|\]$/g, ''), answer: this.src.pair } : undefined;

@@ -1,12 +1,12 @@
-// Unit tests of src/agent/metrics.ts: PollResults built by hand (and one sequence
+// Unit tests of src/serve/metrics.ts: PollResults built by hand (and one sequence
 // played through the real decide()) are fed to Metrics, and the values are read back
 // by scraping /metrics over real HTTP on 127.0.0.1.
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { register as globalRegistry } from 'prom-client';
 import type { PollResult } from '../../src/agent/agent.js';
-import { Metrics } from '../../src/agent/metrics.js';
-import { startStatusServer } from '../../src/agent/status-server.js';
+import { Metrics } from '../../src/serve/metrics.js';
+import { startStatusServer } from '../../src/serve/listener.js';
 import type { Config } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 import { decide, freshMemory } from '../../src/policy/decide.js';

@@ -4,11 +4,11 @@
 // takeback) the VIP did not answer where it should within --wait, 3 no daemon answered
 // (none running, no permission, no answer in time), 64 usage.
 import { userInfo } from 'node:os';
-import { formatDuration, parseDuration } from './config/duration.js';
-import { loadConfig, type Config } from './config/load.js';
-import { controlSocket, MAX_PAUSE_MS, MAX_REASON_CHARS, type ControlRequest, type ControlResponse } from './agent/control-protocol.js';
-import type { StatusReport } from './agent/status.js';
-import { askDaemon } from './control-client.js';
+import { formatDuration, parseDuration } from '../config/duration.js';
+import { loadConfig, type Config } from '../config/load.js';
+import { controlSocket, MAX_PAUSE_MS, MAX_REASON_CHARS, type ControlRequest, type ControlResponse } from './protocol.js';
+import type { StatusReport } from './status.js';
+import { askDaemon } from './client.js';
 
 type Op = 'status' | 'pause' | 'resume' | 'retry' | 'switchover' | 'takeback';
 
@@ -39,7 +39,7 @@ export async function control(op: Op, configPath: string, o: { json: boolean; fo
  * not on this host's interfaces; this host: on them), asking it as the agent does.
  */
 async function follow(op: 'switchover' | 'takeback', config: Config, waitMs: number, json: boolean): Promise<number> {
-  const [{ HttpProbe }, { vipHeld }] = await Promise.all([import('./probes/http.js'), import('./probes/vip-held.js')]);
+  const [{ HttpProbe }, { vipHeld }] = await Promise.all([import('../probes/http.js'), import('../probes/vip-held.js')]);
   const vip = config.keepalived.vip!;
   const probe = new HttpProbe(vip);
   const here = op === 'takeback';
@@ -96,7 +96,7 @@ async function show(op: Op, res: ControlResponse & { ok: true }, json: boolean):
   if (op === 'status') {
     const status = res.status as StatusReport;
     if (json) return say(process.stdout, `${JSON.stringify(status)}\n`, 0);
-    const { formatStatus } = await import('./agent/status-format.js');
+    const { formatStatus } = await import('./status-format.js');
     return say(process.stdout, formatStatus(status), 0);
   }
   if (json) return say(process.stdout, `${JSON.stringify(res)}\n`, 0);
@@ -107,7 +107,7 @@ async function show(op: Op, res: ControlResponse & { ok: true }, json: boolean):
     return say(process.stdout, `${said.length ? said.join('\n') : 'not paused: nothing to resume'}\n`, 0);
   }
   const m = res.maintenance as StatusReport['maintenance'];
-  const { clock, human } = await import('./agent/status-format.js');
+  const { clock, human } = await import('./status-format.js');
   const until = m.until ? `until ${clock(m.until, Date.now())} (for ${human(Date.parse(m.until) - Date.parse(m.since!))})` : 'until `ha-watchdog resume`';
   return say(process.stdout, `paused ${until}${m.reason ? `: ${m.reason}` : ''}\nthe daemon keeps probing and reporting, and takes no action (no restart, no failover, no keepalived start)\n`, 0);
 }

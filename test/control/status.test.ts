@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PollResult } from '../../src/agent/agent.js';
 import { RecentActions } from '../../src/agent/recent-actions.js';
-import { buildStatus, vipHeld, type StatusInput } from '../../src/agent/status.js';
-import { formatStatus, human, table } from '../../src/agent/status-format.js';
+import { buildStatus, vipHeld, type StatusInput } from '../../src/control/status.js';
+import { formatStatus, human, table } from '../../src/control/status-format.js';
 import { parseConfig } from '../../src/config/load.js';
 import { freshMemory } from '../../src/policy/decide.js';
 

@@ -7,12 +7,12 @@ import { formatDuration } from '../config/duration.js';
 import type { Config } from '../config/load.js';
 import { budgetFreeAt, recentRestarts, RESTART_BUDGET, RESTART_WINDOW_MS } from '../policy/limits.js';
 import type { ActionKind, Memory, ProbeKind } from '../policy/types.js';
-import type { PollResult } from './agent.js';
-import { hostHealth } from './host-health.js';
+import type { PollResult } from '../agent/agent.js';
+import { hostHealth } from '../serve/healthz.js';
 import { vipHeld } from '../probes/vip-held.js';
 
 export { vipHeld };
-import type { ActionRecord } from './recent-actions.js';
+import type { ActionRecord } from '../agent/recent-actions.js';
 
 export const STATUS_FORMAT = 1;
 

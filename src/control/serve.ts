@@ -2,9 +2,9 @@
 // `resume` switch maintenance, `retry` asks for a restart attempt now. Only the agent in charge (holding the lock) serves it.
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log.js';
-import type { Agent } from './agent.js';
-import { controlSocket, type ControlRequest, type ControlResponse } from './control-protocol.js';
-import { startControlServer, type ControlServer } from './control-server.js';
+import type { Agent } from '../agent/agent.js';
+import { controlSocket, type ControlRequest, type ControlResponse } from './protocol.js';
+import { startControlServer, type ControlServer } from './server.js';
 import { buildStatus } from './status.js';
 
 export interface ControlContext {

@@ -6,8 +6,8 @@
 // Read without following a symlink (and never blocking on a FIFO).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { readFileSafe, writeFileAtomic } from '../os/safe-write.js';
-import type { CommandResult } from './command.js';
+import { readFileSafe, writeFileAtomic } from './safe-write.js';
+import type { CommandResult } from '../actions/command.js';
 
 export function writeTrackFile(file: string, value: 0 | 1): CommandResult {
   const started = performance.now();

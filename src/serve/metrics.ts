@@ -5,7 +5,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { handoverCost } from '../policy/order.js';
 import type { Memory } from '../policy/types.js';
-import type { PollResult } from './agent.js';
+import type { PollResult } from '../agent/agent.js';
 
 // 1 ms .. 5 s: a process probe through /proc is well under 1 ms, an HTTP timeout is 500 ms by default.
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];

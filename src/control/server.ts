@@ -5,7 +5,7 @@
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { CONTROL_TIMEOUT_MS, MAX_REQUEST_BYTES, MAX_SOCKET_PATH_BYTES, parseRequest, type ControlRequest, type ControlResponse } from './control-protocol.js';
+import { CONTROL_TIMEOUT_MS, MAX_REQUEST_BYTES, MAX_SOCKET_PATH_BYTES, parseRequest, type ControlRequest, type ControlResponse } from './protocol.js';
 
 export type ControlHandler = (req: ControlRequest) => ControlResponse | Promise<ControlResponse>;
 

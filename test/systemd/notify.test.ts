@@ -1,4 +1,4 @@
-// Unit tests of src/agent/notify.ts. No systemd needed: the datagrams are
+// Unit tests of src/systemd/notify.ts. No systemd needed: the datagrams are
 // caught on a unix datagram socket made by a tiny python3 receiver, which
 // also reports the sender PID from SCM_CREDENTIALS (what PID 1 uses to
 // attribute a message to a unit).
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { createNotifier, sanitizeStatus, watchdogIntervalFromEnv, type ExecFileLike } from '../../src/agent/notify.js';
+import { createNotifier, sanitizeStatus, watchdogIntervalFromEnv, type ExecFileLike } from '../../src/systemd/notify.js';
 
 const RECEIVER = `
 import json, socket, struct, sys

@@ -2,7 +2,7 @@
 // process that died a moment ago (seen by the pid watch, not yet by a poll) counts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { hostHealth } from '../../src/agent/host-health.js';
+import { hostHealth } from '../../src/serve/healthz.js';
 import { freshMemory } from '../../src/policy/decide.js';
 import { freshServiceMemory } from '../../src/policy/service.js';
 import type { Memory } from '../../src/policy/types.js';

@@ -7,9 +7,9 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { MAX_PAUSE_MS, MAX_REQUEST_BYTES, parseRequest } from '../../src/agent/control-protocol.js';
-import { startControlServer, type ControlHandler } from '../../src/agent/control-server.js';
-import { askDaemon } from '../../src/control-client.js';
+import { MAX_PAUSE_MS, MAX_REQUEST_BYTES, parseRequest } from '../../src/control/protocol.js';
+import { startControlServer, type ControlHandler } from '../../src/control/server.js';
+import { askDaemon } from '../../src/control/client.js';
 import { sleep } from '../helpers/pidns.js';
 
 const dirs: string[] = [];

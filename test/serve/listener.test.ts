@@ -1,10 +1,10 @@
-// Unit tests of src/agent/status-server.ts: a real server on 127.0.0.1, asked over
+// Unit tests of src/serve/listener.ts: a real server on 127.0.0.1, asked over
 // real HTTP (fetch) and raw TCP (for the slow client).
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
-import { Metrics } from '../../src/agent/metrics.js';
-import { formatAddress, startStatusServer, type StatusSources } from '../../src/agent/status-server.js';
+import { Metrics } from '../../src/serve/metrics.js';
+import { formatAddress, startStatusServer, type StatusSources } from '../../src/serve/listener.js';
 import { createLogger } from '../../src/log.js';
 import { freePort } from '../helpers/stage.js';
 
