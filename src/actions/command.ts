@@ -4,20 +4,13 @@
 import { closeSync } from 'node:fs';
 import type { CommandSpec } from '../config/load.js';
 import { headAndTail, outputFile } from './output.js';
+import { commandResult, type CommandResult } from './result.js';
+
+export type { CommandResult } from './result.js';
 
 /** Grace between TERM and KILL when a command outlives its timeout. */
 export const KILL_AFTER_MS = 5000;
 
-export interface CommandResult {
-  ok: boolean;
-  exitCode?: number;
-  signal?: string;
-  timedOut: boolean;
-  /** Why it failed, with the command: "exit code 1", "timed out after 60s", "ENOENT: no such program". */
-  reason?: string;
-  output: string;
-  durationMs: number;
-}
 
 export interface RunOptions {
   stateDir: string;
@@ -69,18 +62,18 @@ export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<C
       kill = setTimeout(() => signalGroup('SIGKILL'), KILL_AFTER_MS);
     }, spec.timeout);
     const r = await sub;
-    const durationMs = Math.round(performance.now() - started);
     const output = [out.note, out.path !== null ? headAndTail(out.fd) : ''].filter(Boolean).join('\n');
     const cause = (r as { cause?: { code?: string } }).cause;
-    if (timedOut) return { ok: false, timedOut, signal: r.signal, exitCode: r.exitCode, reason: `timed out after ${spec.timeout} ms (TERM, then KILL after ${KILL_AFTER_MS} ms)`, output, durationMs };
-    if (r.exitCode === 0) return { ok: true, exitCode: 0, timedOut, output, durationMs };
+    const seen = { exitCode: r.exitCode, signal: r.signal, output, since: started };
+    if (timedOut) return commandResult(false, { ...seen, timedOut, reason: `timed out after ${spec.timeout} ms (TERM, then KILL after ${KILL_AFTER_MS} ms)` });
+    if (r.exitCode === 0) return commandResult(true, seen);
     const reason =
       r.exitCode !== undefined
         ? `exit code ${r.exitCode}`
         : r.signal
           ? `killed by ${r.signal}`
           : `${cause?.code ?? 'error'}: ${String((r as { originalMessage?: string }).originalMessage ?? r.shortMessage)}`;
-    return { ok: false, exitCode: r.exitCode, signal: r.signal, timedOut, reason, output, durationMs };
+    return commandResult(false, { ...seen, reason });
   } finally {
     clearTimeout(term);
     clearTimeout(kill);

@@ -5,8 +5,8 @@ import type { Config } from '../config/load.js';
 import type { Logger } from '../log.js';
 import { join } from 'node:path';
 import type { Action, ActionOutcome } from '../policy/types.js';
-import type { CommandResult } from './command.js';
 import { runCommand } from './command.js';
+import { commandResult, type CommandResult } from './result.js';
 import { startKeepalived, stopKeepalived } from './keepalived.js';
 import { writeTrackFile } from '../os/track-file.js';
 
@@ -30,6 +30,7 @@ const VERB: Record<Action['kind'], string> = {
 
 export async function execute(action: Action, ctx: ActionContext): Promise<ActionOutcome> {
   const startedAt = Date.now();
+  const since = performance.now();
   const { config, log } = ctx;
   const service = action.kind === 'restart' ? action.target : undefined;
   const command = commandOf(action, config);
@@ -46,7 +47,7 @@ export async function execute(action: Action, ctx: ActionContext): Promise<Actio
   try {
     r = await run(action, ctx);
   } catch (e) {
-    r = { ok: false, timedOut: false, reason: `internal error: ${(e as Error).message}`, output: '', durationMs: Date.now() - startedAt };
+    r = commandResult(false, { reason: `internal error: ${(e as Error).message}`, since });
   }
   const done = { event: r.ok ? 'action.done' : 'action.failed', service, action: action.kind, command, exitCode: r.exitCode, durationMs: r.durationMs, output: r.output || undefined };
   if (r.ok) log.info({ ...done, reason: r.reason }, `${what}: done${r.reason ? ` (${r.reason})` : ''}`);
@@ -59,7 +60,7 @@ function run(action: Action, ctx: ActionContext): Promise<CommandResult> {
   switch (action.kind) {
     case 'restart': {
       const restart = config.services[action.target]?.restart;
-      if (!restart) return Promise.resolve({ ok: false, timedOut: false, reason: 'no restart command configured', output: '', durationMs: 0 });
+      if (!restart) return Promise.resolve(commandResult(false, { reason: 'no restart command configured' }));
       return runCommand(restart, { stateDir: config.stateDir, name: `${action.target}.restart`, onSpawn: (pid) => ctx.onSpawn?.(action, pid) });
     }
     case 'keepalived.start':
@@ -67,9 +68,11 @@ function run(action: Action, ctx: ActionContext): Promise<CommandResult> {
     case 'keepalived.stop':
       return stopKeepalived(config.keepalived, ctx.keepalivedPids, config.stateDir);
     case 'vip.release':
-      return Promise.resolve(writeTrackFile(config.keepalived.trackFile, 1));
-    case 'vip.reclaim':
-      return Promise.resolve(writeTrackFile(config.keepalived.trackFile, 0));
+    case 'vip.reclaim': {
+      const since = performance.now();
+      const w = writeTrackFile(config.keepalived.trackFile, action.kind === 'vip.release' ? 1 : 0);
+      return Promise.resolve(commandResult(w.ok, { reason: w.ok ? undefined : w.reason, since }));
+    }
   }
 }
 
@@ -96,10 +99,11 @@ export function diagnosePlan(action: Action, config: Config): Diagnose[] {
 /** A diagnosis never stops the restart: its failure is logged, and the restart goes on. */
 async function runDiagnose(d: Diagnose, service: string, ctx: ActionContext): Promise<void> {
   let r: CommandResult;
+  const since = performance.now();
   try {
     r = await runCommand(d.spec, { stateDir: ctx.config.stateDir, name: d.name });
   } catch (e) {
-    r = { ok: false, timedOut: false, reason: `internal error: ${(e as Error).message}`, output: '', durationMs: 0 };
+    r = commandResult(false, { reason: `internal error: ${(e as Error).message}`, since });
   }
   const fields = { event: r.ok ? 'diagnose.done' : 'diagnose.failed', service, command: d.spec.command, file: d.file, exitCode: r.exitCode, durationMs: r.durationMs, reason: r.reason };
   if (r.ok) ctx.log.info(fields, `diagnose ${service}: ${d.spec.command.join(' ')}: done, output in ${d.file}`);

@@ -3,7 +3,8 @@
 // backup wait ~3 x advert_int), escalating to SIGKILL if it will not go.
 import type { Config } from '../config/load.js';
 import { isDead, readStat } from '../os/proc.js';
-import { runCommand, type CommandResult } from './command.js';
+import { runCommand } from './command.js';
+import { commandResult, type CommandResult } from './result.js';
 
 const TERM_WAIT_MS = 10_000;
 
@@ -24,7 +25,7 @@ export function mainPid(pids: number[]): number | undefined {
 async function signalMainPid(pids: number[]): Promise<CommandResult> {
   const started = performance.now();
   const pid = mainPid(pids);
-  const result = (ok: boolean, reason?: string): CommandResult => ({ ok, reason, timedOut: false, output: '', durationMs: Math.round(performance.now() - started) });
+  const result = (ok: boolean, reason?: string): CommandResult => commandResult(ok, { reason, since: started });
   if (pid === undefined) return result(true, 'keepalived was not running');
   const startTime = readStat(pid)?.startTime;
   const gone = () => {

@@ -13,6 +13,7 @@ import { readStat } from '../os/proc.js';
 import type { Action, ActionOutcome, Maintenance, Memory, Observations, PolicyEvent } from '../policy/types.js';
 import { RecentActions } from './recent-actions.js';
 import { loadPids, savePids, saveState } from './state.js';
+import { keepalivedPhrase, serviceState, unhealthyCritical } from '../policy/predicates.js';
 
 export interface AgentOptions {
   log: Logger;
@@ -270,9 +271,7 @@ export class Agent {
   takeback(opts: { by?: string } = {}, now = Date.now()): { ok: true; persisted: boolean } | { ok: false; error: string } {
     const m = this.memory.maintenance;
     if (!m?.switchover) return { ok: false, error: 'no switchover in progress (for a pause, use resume)' };
-    const notUp = Object.entries(this.config.services)
-      .filter(([n, c]) => c.critical && (this.memory.services[n]?.health !== 'up' || this.memory.services[n]?.failed))
-      .map(([n]) => `${n} ${this.memory.services[n]?.health ?? 'unknown'}`);
+    const notUp = unhealthyCritical(criticalOf(this.config), this.memory.services).map((n) => `${n} ${this.memory.services[n]?.health ?? 'unknown'}`);
     if (notUp.length) return { ok: false, error: `this host is not healthy: ${notUp.join(', ')}; the VIP stays on the peer` };
     this.memory = resumeMemory(this.memory);
     const persisted = this.persist();
@@ -298,12 +297,9 @@ export class Agent {
 
   /** One line for systemd's STATUS=: "tomcat up, nginx down (restarting), keepalived running". */
   summary(): string {
-    const parts = Object.entries(this.memory.services).map(([name, m]) => {
-      const note = m.failed ? ' (failed)' : m.phase === 'restarting' ? ' (restarting)' : m.phase === 'grace' ? ' (waiting after restart)' : '';
-      return `${name} ${m.health}${note}`;
-    });
-    const k = this.last?.observations.keepalived.running;
-    parts.push(k === undefined ? 'keepalived unknown' : k ? 'keepalived running' : this.memory.keepalived.failedOver ? 'keepalived stopped (failover)' : 'keepalived not running');
+    const NOTE = { failed: ' (failed)', restarting: ' (restarting)', waiting: ' (waiting after restart)' } as Record<string, string>;
+    const parts = Object.entries(this.memory.services).map(([name, m]) => `${name} ${m.health}${NOTE[serviceState(m)] ?? ''}`);
+    parts.push(keepalivedPhrase(this.last?.observations.keepalived.running, this.memory.keepalived));
     return parts.join(', ');
   }
 
@@ -317,3 +313,6 @@ export function logEvent(log: Logger, e: PolicyEvent): void {
   const msg = [e.event, e.service, e.reason].filter(Boolean).join(': ');
   log[level](fields, msg);
 }
+
+/** Each service's `critical`, by name (config order). */
+export const criticalOf = (c: Config): Record<string, boolean> => Object.fromEntries(Object.entries(c.services).map(([n, s]) => [n, s.critical]));

@@ -7,7 +7,7 @@ import { ConfigError, formatProblem } from '../config/errors.js';
 import { cronExpression } from '../config/interval.js';
 import { loadConfig, type Config } from '../config/load.js';
 import type { Logger } from '../log.js';
-import { Agent, logEvent } from './agent.js';
+import { Agent, criticalOf, logEvent } from './agent.js';
 import { serveControl } from '../control/serve.js';
 import { hostHealth } from '../serve/healthz.js';
 import { acquireLock } from './lock.js';
@@ -250,4 +250,3 @@ function vipNow(c: Config): { address: string; held: boolean } | undefined {
   return v && v.held !== 'unknown' && v.address ? { address: v.address, held: v.held } : undefined;
 }
 
-const criticalOf = (c: Config): Record<string, boolean> => Object.fromEntries(Object.entries(c.services).map(([n, s]) => [n, s.critical]));

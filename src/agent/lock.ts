@@ -4,9 +4,9 @@
 // Taking the lock is where stateDir is first checked (src/os/safe-write.ts): created 0700
 // if missing, refused if another user could write to it. The lock's own file is created
 // exclusive and no-follow (src/os/safe-write.ts); releasing it never throws (a read-only or vanished stateDir).
-import { closeSync, linkSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTemp, errnoReason, readFileSafe, removeStaleTemps, safeDir, unlinkQuietly, UnsafePathError } from '../os/safe-write.js';
+import { writeTemp, errnoReason, readFileSafe, removeStaleTemps, safeDir, unlinkQuietly, UnsafePathError } from '../os/safe-write.js';
 import { isAlive, readStat } from '../os/proc.js';
 
 export interface LockOwner {
@@ -38,16 +38,8 @@ function readOwner(file: string): LockOwner | null {
 
 /** Our candidate lock file: a fresh private file (exclusive, no-follow, unpredictable name), linked to `lock` to take it. */
 function writeMine(file: string, text: string): string {
-  const t = createTemp(file);
-  try {
-    writeSync(t.fd, text);
-  } catch (e) {
-    closeSync(t.fd);
-    unlinkQuietly(t.path);
-    throw e;
-  }
-  closeSync(t.fd);
-  return t.path;
+  // Not fsynced: a lock is about live processes; after a crash its owner is gone anyway.
+  return writeTemp(file, text, 0o600, false);
 }
 
 export function acquireLock(stateDir: string, command: string): LockResult {

@@ -2,6 +2,7 @@
 // 0 OK, 1 WARNING (degraded but handled), 2 CRITICAL, 3 UNKNOWN.
 import type { Config } from '../config/load.js';
 import type { Action, Memory, Observations, PolicyEvent } from '../policy/types.js';
+import { keepalivedPhrase } from '../policy/predicates.js';
 
 export const EXIT = { ok: 0, warning: 1, critical: 2, unknown: 3 } as const;
 const STATUS = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
@@ -48,7 +49,7 @@ export function buildReport(
   if (flags.readOnly) raise(EXIT.unknown);
   const summary = [
     ...Object.entries(services).map(([n, s]) => `${n} ${s.ok ? 'up' : 'down'}${s.failed ? ' (failed)' : ''}`),
-    obs.keepalived.running ? 'keepalived running' : memory.keepalived.failedOver ? 'keepalived stopped (failover)' : 'keepalived not running',
+    keepalivedPhrase(obs.keepalived.running, memory.keepalived),
   ].join(', ');
   return { status: STATUS[code]!, exitCode: code, summary, readOnly: flags.readOnly, dryRun: flags.dryRun, note: flags.note, services, keepalived: { running: obs.keepalived.running, failedOver: memory.keepalived.failedOver }, events, actions, scans: flags.scans };
 }

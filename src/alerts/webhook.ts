@@ -2,7 +2,8 @@
 // the timeout as a whole (connect, answer, body); failures are retried with exponential
 // backoff. Never throws: how it went comes back as a value.
 import type { NotifyConfig } from '../config/load.js';
-import { deadline } from '../deadline.js';
+import { deadline } from '../net/deadline.js';
+import { describeError } from '../net/error.js';
 
 export type WebhookConfig = NotifyConfig['webhook'] & {};
 
@@ -142,11 +143,4 @@ function safeOrigin(url: string): string {
 
 function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ').trim();
-}
-
-function describeError(e: unknown): string {
-  const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-  const code = err.cause?.code ?? err.code;
-  const msg = err.cause?.message ?? err.message ?? String(e);
-  return code && !msg.includes(code) ? `${code} ${msg}` : msg;
 }

@@ -13,6 +13,7 @@ import { vipHeld } from '../probes/vip-held.js';
 
 export { vipHeld };
 import type { ActionRecord } from '../agent/recent-actions.js';
+import { serviceState, type ServiceState } from '../policy/predicates.js';
 
 export const STATUS_FORMAT = 1;
 
@@ -34,7 +35,7 @@ export interface StatusReport {
   lastActions: ActionStatus[];
 }
 
-export type ServiceState = 'up' | 'down' | 'unknown' | 'restarting' | 'waiting' | 'failed';
+export type { ServiceState } from '../policy/predicates.js';
 
 export interface ServiceStatus {
   critical: boolean;
@@ -132,7 +133,7 @@ export function buildStatus(i: StatusInput): StatusReport {
     const free = budgetFreeAt(m?.restarts ?? [], now);
     services[name] = {
       critical: cfg.critical,
-      state: !m ? 'unknown' : m.failed ? 'failed' : m.phase === 'restarting' ? 'restarting' : m.phase === 'grace' ? 'waiting' : m.health,
+      state: serviceState(m),
       health: m?.health ?? 'unknown',
       since: iso(m?.since),
       phase: m?.phase ?? 'idle',

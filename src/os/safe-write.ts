@@ -175,22 +175,36 @@ export interface WriteOptions {
   what?: string;
 }
 
-/** Temp file (exclusive, no-follow), fsync, rename, fsync the directory: a crash leaves the old file or the new one. */
-export function writeFileAtomic(file: string, data: string | Buffer, opts: WriteOptions = {}): void {
-  const dir = dirname(file);
-  if (opts.checkDir !== false) safeDir(dir, { create: true, what: opts.what });
-  const t = createTemp(file, opts.mode ?? 0o600);
+/**
+ * A fresh private temp file next to `file` holding `data`, written in full (and fsynced
+ * unless `sync` is false); its path (removed again on failure).
+ */
+export function writeTemp(file: string, data: string | Buffer, mode = 0o600, sync = true): string {
+  const t = createTemp(file, mode);
   try {
     try {
       const buf = typeof data === 'string' ? Buffer.from(data) : data;
       for (let off = 0; off < buf.length; ) off += writeSync(t.fd, buf, off, buf.length - off);
-      fsyncSync(t.fd);
+      if (sync) fsyncSync(t.fd);
     } finally {
       closeSync(t.fd);
     }
-    renameSync(t.path, file);
   } catch (e) {
     unlinkQuietly(t.path);
+    throw e;
+  }
+  return t.path;
+}
+
+/** Temp file (exclusive, no-follow), fsync, rename, fsync the directory: a crash leaves the old file or the new one. */
+export function writeFileAtomic(file: string, data: string | Buffer, opts: WriteOptions = {}): void {
+  const dir = dirname(file);
+  if (opts.checkDir !== false) safeDir(dir, { create: true, what: opts.what });
+  const tmp = writeTemp(file, data, opts.mode ?? 0o600);
+  try {
+    renameSync(tmp, file);
+  } catch (e) {
+    unlinkQuietly(tmp);
     throw e;
   }
   try {

@@ -7,16 +7,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readFileSafe, writeFileAtomic } from './safe-write.js';
-import type { CommandResult } from '../actions/command.js';
 
-export function writeTrackFile(file: string, value: 0 | 1): CommandResult {
-  const started = performance.now();
+/** Writes 0 or 1; an error is a value naming the file. */
+export function writeTrackFile(file: string, value: 0 | 1): { ok: true } | { ok: false; reason: string } {
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
     writeFileAtomic(file, `${value}\n`, { mode: 0o644, checkDir: false });
-    return { ok: true, timedOut: false, output: '', durationMs: Math.round(performance.now() - started) };
+    return { ok: true };
   } catch (e) {
-    return { ok: false, timedOut: false, reason: `cannot write ${value} to ${file}: ${(e as Error).message}`, output: '', durationMs: Math.round(performance.now() - started) };
+    return { ok: false, reason: `cannot write ${value} to ${file}: ${(e as Error).message}` };
   }
 }
 

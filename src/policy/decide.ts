@@ -7,6 +7,7 @@ import { stepPair } from './pair.js';
 import { freshServiceMemory, stepService } from './service.js';
 import { stepVip } from './vip.js';
 import type { Decision, Memory, Observations, PolicyEvent } from './types.js';
+import { serviceHealthy } from './predicates.js';
 
 /** The parts of the config the policy reads (the rest is for probes and actions). */
 export type PolicyConfig = Pick<Config, 'services'> & {
@@ -51,7 +52,7 @@ export function decide(obs: Observations, memory: Memory, config: PolicyConfig, 
   });
   actions.push(...k.actions);
   events.push(...k.events, ...stepVip(next.keepalived, obs.vip, released(next.keepalived, obs.keepalived, control), now));
-  const thisHealthy = Object.values(services).every((s) => !s.cfg.critical || (s.mem.health === 'up' && !s.mem.failed));
+  const thisHealthy = Object.values(services).every((s) => !s.cfg.critical || serviceHealthy(s.mem));
   events.push(...stepPair(next.keepalived, obs.vipHeld, obs.peer, thisHealthy));
   return { actions, memory: next, events };
 }

@@ -9,6 +9,7 @@ import { KEEPALIVED_STABLE_MS, nextBackoff } from './limits.js';
 import { countRelease, mayRelease } from './flap.js';
 import { chooseOrder, handoverCost, type FailoverOrder } from './order.js';
 import type { Action, ActionOutcome, KeepalivedMemory, KeepalivedObservation, PeerObservation, PolicyEvent, ServiceMemory } from './types.js';
+import { serviceHealthy } from './predicates.js';
 
 export interface KeepalivedPolicy {
   control: 'stop' | 'track-file';
@@ -65,7 +66,7 @@ export function stepKeepalived(
 
   const critical = Object.entries(services).filter(([, s]) => s.cfg.critical);
   const failed = critical.filter(([, s]) => s.mem.failed);
-  const notUp = critical.filter(([, s]) => s.mem.health !== 'up' || s.mem.failed);
+  const notUp = critical.filter(([, s]) => !serviceHealthy(s.mem));
   const down = critical.filter(([, s]) => s.mem.health === 'down' && !s.mem.failed);
 
   const release = (reason: string) => {

@@ -2,6 +2,7 @@
 // attempt now, not at the end of the backoff (up to 5 min) or of the restart budget.
 // Waived once: if that attempt fails too, the backoff goes on from where it was.
 import type { Memory } from './types.js';
+import { pausedAt } from './predicates.js';
 
 export type RetryAnswer = { ok: true; memory: Memory; what: string } | { ok: false; error: string };
 
@@ -15,7 +16,7 @@ export function retryNow(memory: Memory, service: string, hasRestart: boolean, n
   const m = next.services[service]!;
   m.retryAsked = true;
   m.nextHealAt = now;
-  const paused = next.maintenance && (next.maintenance.until === undefined || next.maintenance.until > now);
+  const paused = pausedAt(next.maintenance, now);
   const waived = [m.backoffMs !== undefined && 'the backoff', 'the restart budget'].filter(Boolean).join(' and ');
   return { ok: true, memory: next, what: `${service}: a restart attempt at the next poll (${waived} waived once)${paused ? '; but maintenance is on: nothing is done until `ha-watchdog resume`' : ''}` };
 }

@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import type { HttpCheck } from '../config/load.js';
 import { compileRegex, type SafeRegex } from '../config/regex.js';
-import { deadline } from '../deadline.js';
+import { deadline } from '../net/deadline.js';
+import { describeError } from '../net/error.js';
 import type { ProbeResult } from '../policy/types.js';
 
 const BODY_LIMIT = 1 << 20; // bytes kept for bodyMatches; the rest is hashed or discarded
@@ -99,11 +100,4 @@ const STALE = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'
 function isStaleConnection(e: unknown): boolean {
   const err = e as { code?: string; cause?: { code?: string } };
   return STALE.has(err.code ?? '') || STALE.has(err.cause?.code ?? '');
-}
-
-function describeError(e: unknown): string {
-  const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-  const code = err.cause?.code ?? err.code;
-  const msg = err.cause?.message ?? err.message ?? String(e);
-  return code && !msg.includes(code) ? `${code} ${msg}` : msg;
 }

@@ -2,6 +2,7 @@
 // peer guard of the other host, and shown by `status`.
 import { hostname } from 'node:os';
 import type { Memory } from '../policy/types.js';
+import { pausedAt, unhealthyCritical } from '../policy/predicates.js';
 
 export interface HostHealth {
   /** Every critical service is up and none has been given up on. */
@@ -35,8 +36,8 @@ export function hostHealth(
   for (const [name, m] of Object.entries(memory.services)) {
     services[name] = { health: vanished.includes(name) ? 'down' : m.health, critical: critical[name] ?? true, failed: m.failed, phase: m.phase };
   }
-  const healthy = Object.values(services).every((s) => !s.critical || (s.health === 'up' && !s.failed));
-  const paused = memory.maintenance !== undefined && (memory.maintenance.until === undefined || memory.maintenance.until > now);
+  const healthy = unhealthyCritical(critical, services).length === 0;
+  const paused = pausedAt(memory.maintenance, now);
   return {
     healthy,
     host: hostname(),

@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { handoverCost } from '../policy/order.js';
 import type { Memory } from '../policy/types.js';
 import type { PollResult } from '../agent/agent.js';
+import { pausedAt } from '../policy/predicates.js';
 
 // 1 ms .. 5 s: a process probe through /proc is well under 1 ms, an HTTP timeout is 500 ms by default.
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -13,11 +14,6 @@ const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 const KEEPALIVED_ACTIONS = { 'keepalived.start': 'start', 'keepalived.stop': 'stop', 'vip.release': 'release', 'vip.reclaim': 'reclaim' } as const;
 const RESULTS = ['ok', 'failed'] as const;
 
-/** Maintenance set and not expired: probing goes on, no action is taken. */
-export function isPaused(memory: Memory, now: number): boolean {
-  const m = memory.maintenance;
-  return m !== undefined && (m.until === undefined || m.until > now);
-}
 
 export class Metrics {
   readonly registry = new Registry();
@@ -136,7 +132,7 @@ export class Metrics {
     this.vipOrphaned.set(memory.keepalived.orphaned?.said ? 1 : 0);
     this.flapping.set(memory.keepalived.flapping ? 1 : 0);
     this.pollDuration.observe(r.durationMs / 1000);
-    this.paused.set(isPaused(memory, now) ? 1 : 0);
+    this.paused.set(pausedAt(memory.maintenance, now) ? 1 : 0);
     this.lastPoll.set(now / 1000);
   }
 
