@@ -16,7 +16,9 @@
 //
 // Environment:
 //   BENCH_LAB_REPS=3                 repetitions of each (scenario, supervisor)
-//   BENCH_LAB_SCENARIOS=1,2,3b,6     scenarios (ids of lab/scenarios.ts)
+//   BENCH_LAB_SCENARIOS=1,2,3b,6     scenarios: names of lab/scenarios.ts (kill-restart-works, ...) or their
+//                                    ids (1 = kill-restart-works, 2 = kill-restart-fails, 3b = hang-restart-fails,
+//                                    6 = repair-after-failover); results keep the ids
 //   BENCH_LAB_PEERS=peer,seed,watchdog,watchdog-hf,watchdog-tf,watchdog-hf-tf   supervisors
 //   BENCH_LAB_OUT=bench/results-lab.md   where the full results go
 //   BENCH_LAB_SUMMARY=bench/results.md   where the marked block goes ('' or 'none': nowhere)
@@ -45,7 +47,7 @@ import { join } from 'node:path';
 import { type AgentKind, Lab, type LabOptions, labUnavailableReason, REPO_ROOT } from '../lab/lab.js';
 import { errorCount, median } from '../lab/measure.js';
 import { resetLab } from '../lab/reset.js';
-import { play, type PlayResult, REALISTIC, SCENARIOS, type ScenarioId, vipHolderPath, vipMoves } from '../lab/scenarios.js';
+import { isScenarioKey, play, type PlayResult, REALISTIC, scenario, scenarioLabel, SCENARIOS, type ScenarioId, type ScenarioSpec, vipHolderPath, vipMoves } from '../lab/scenarios.js';
 import type { VipSample } from '../lab/vip.js';
 
 type SupervisorId = 'peer' | 'seed' | 'watchdog' | 'watchdog-hf' | 'watchdog-tf' | 'watchdog-hf-tf' | 'watchdog-shipped';
@@ -79,22 +81,26 @@ const ALL: SupervisorId[] = ['peer', 'seed', 'watchdog', 'watchdog-hf', 'watchdo
 const REALISTIC_SUPS: SupervisorId[] = ['peer', 'seed', 'watchdog-shipped'];
 const ALL_SUPS = Object.keys(SUPERVISORS) as SupervisorId[];
 
-/** The bench's names for the scenarios (the issue's), by lab/scenarios.ts id. */
-const NAMES: Partial<Record<ScenarioId, string>> = { '1': 'kill-restart-works', '2': 'kill-restart-fails', '3b': 'hang-restart-fails', '6': 'repair-after-failover' };
-const scenarioName = (id: ScenarioId): string => `${NAMES[id] ?? SCENARIOS[id].title} (${id})`;
+/** "kill-restart-works (1)": the scenario's name in lab/scenarios.ts and its id (what the results keep). */
+const scenarioName = (id: ScenarioId): string => scenarioLabel(scenario(id));
+/** The ids of the scenarios the targets are about. */
+const KILL_WORKS = SCENARIOS['kill-restart-works'].id;
+const KILL_FAILS = SCENARIOS['kill-restart-fails'].id;
 
 const suite = process.env.BENCH_LAB_SUITE ?? (process.argv.includes('--realistic') ? 'realistic' : 'classic');
 if (suite !== 'classic' && suite !== 'realistic') throw new Error(`BENCH_LAB_SUITE must be classic or realistic, not ${suite}`);
 const realistic = suite === 'realistic';
 const reps = Number(process.env.BENCH_LAB_REPS ?? 3);
-const ids = (process.env.BENCH_LAB_SCENARIOS || (realistic ? REALISTIC.join(',') : '1,2,3b,6')).split(',').map((s) => s.trim()) as ScenarioId[];
+const keys = (process.env.BENCH_LAB_SCENARIOS || (realistic ? REALISTIC.join(',') : '1,2,3b,6')).split(',').map((s) => s.trim());
 const sups = (process.env.BENCH_LAB_PEERS || (realistic ? REALISTIC_SUPS : ALL).join(',')).split(',').map((s) => s.trim()) as SupervisorId[];
 const out = process.env.BENCH_LAB_OUT ?? join(REPO_ROOT, 'bench', 'results-lab.md');
 const summaryEnv = process.env.BENCH_LAB_SUMMARY ?? join(REPO_ROOT, 'bench', 'results.md');
 const summaryOut = summaryEnv === '' || summaryEnv === 'none' ? undefined : summaryEnv;
 const rendering = process.argv.includes('--render');
 
-for (const id of ids) if (!(id in SCENARIOS)) throw new Error(`BENCH_LAB_SCENARIOS: unknown scenario ${id} (${Object.keys(SCENARIOS).join(', ')})`);
+for (const k of keys) if (!isScenarioKey(k)) throw new Error(`BENCH_LAB_SCENARIOS: unknown scenario ${k} (${Object.values(SCENARIOS).map(scenarioLabel).join(', ')})`);
+/** The scenarios' ids (names given in BENCH_LAB_SCENARIOS are taken as their ids). */
+const ids: ScenarioId[] = keys.map((k) => scenario(k).id);
 for (const s of sups) if (!(s in SUPERVISORS)) throw new Error(`BENCH_LAB_PEERS: unknown supervisor ${s} (${ALL_SUPS.join(', ')})`);
 if (realistic) for (const id of ids) if (!(REALISTIC as readonly string[]).includes(id)) throw new Error(`BENCH_LAB_SCENARIOS: ${id} is not a realistic scenario (${REALISTIC.join(', ')})`);
 if (!Number.isInteger(reps) || reps < 1 || reps > 50) throw new Error('BENCH_LAB_REPS must be an integer 1..50');
@@ -154,7 +160,7 @@ function moves(path: string[]): number {
  * flapping (at most 2 VIP moves: A → B → A).
  */
 function judge(r: PlayResult, sup: Supervisor, vipMoves: number, vipPath: string): string[] {
-  if (r.id !== '1' || sup.order === 'restart-first') return r.metrics.wrong;
+  if (r.spec.name !== 'kill-restart-works' || sup.order === 'restart-first') return r.metrics.wrong;
   const wrong = r.metrics.wrong.filter((w) => !w.startsWith('the VIP left A') && w !== 'the client saw B');
   if (vipMoves > 2) wrong.push(`the VIP flapped (${vipPath})`);
   return wrong;
@@ -167,10 +173,10 @@ function measureRun(r: PlayResult, id: ScenarioId, supId: SupervisorId, rep: num
   const vipMoves = moves(path);
   const vipPath = path.join(' → ');
   let returnErrors: number | undefined;
-  if (id === '1') {
+  if (r.spec.name === 'kill-restart-works') {
     const firstB = r.samples.find((s) => s.t >= r.fault && s.t <= r.end && s.who === 'B');
     returnErrors = firstB ? errorCount(r.samples, firstB.t, r.end) : 0;
-  } else if (id === '6') returnErrors = m.errors;
+  } else if (r.spec.name === 'repair-after-failover') returnErrors = m.errors;
   const wrong = judge(r, SUPERVISORS[supId], vipMoves, vipPath);
   return { id, sup: supId, rep, ok: true, settledMs: m.settledMs, errors: m.errors, errorMs: m.errorMs, vipMoves, returnErrors, right: wrong.length === 0, wrong, path: m.path, vipPath, upMs };
 }
@@ -351,12 +357,12 @@ function verdict(ok: boolean, missed: string): string {
 function targetLines(): string[] {
   const lines: string[] = [];
   const has = (id: ScenarioId, s: SupervisorId): boolean => ids.includes(id) && sups.includes(s) && cell(id, s).ok.length > 0;
-  const hf = (['watchdog-hf', 'watchdog-hf-tf'] as const).filter((s) => has('1', s));
-  const rf = (['watchdog', 'watchdog-tf'] as const).filter((s) => has('2', s));
-  const peer1 = has('1', 'peer') ? cell('1', 'peer') : undefined;
-  const peer2 = has('2', 'peer') ? cell('2', 'peer') : undefined;
+  const hf = (['watchdog-hf', 'watchdog-hf-tf'] as const).filter((s) => has(KILL_WORKS, s));
+  const rf = (['watchdog', 'watchdog-tf'] as const).filter((s) => has(KILL_FAILS, s));
+  const peer1 = has(KILL_WORKS, 'peer') ? cell(KILL_WORKS, 'peer') : undefined;
+  const peer2 = has(KILL_FAILS, 'peer') ? cell(KILL_FAILS, 'peer') : undefined;
   for (const s of hf) {
-    const c = cell('1', s);
+    const c = cell(KILL_WORKS, s);
     const name = SUPERVISORS[s].label;
     const eMed = median(c.errorMs)!;
     lines.push(
@@ -380,7 +386,7 @@ function targetLines(): string[] {
     );
   }
   for (const s of rf) {
-    const c = cell('2', s);
+    const c = cell(KILL_FAILS, s);
     const name = SUPERVISORS[s].label;
     if (!c.settled.length) {
       lines.push(`- **kill-restart-fails, ${name}: the VIP serves from the backup within 2 s (median)**: never settled on B: missed.`);
@@ -493,8 +499,8 @@ function renderFull(): string {
     '',
   ];
   for (const id of ids) {
-    const s = SCENARIOS[id];
-    lines.push(`- **${scenarioName(id)}**, lab/scenarios.ts "${s.title}": ${s.fault}; window ${s.windowMs / 1000} s${id === '6' ? ' after the repair' : ''}.`);
+    const s = scenario(id);
+    lines.push(`- **${scenarioName(id)}**, lab/scenarios.ts "${s.title}": ${s.fault}; window ${s.windowMs / 1000} s${s.fromRepair ? ' after the repair' : ''}.`);
   }
   lines.push('', '## The supervisors', '', ...supervisorsText(), '', '## What the client saw', '');
   lines.push(
@@ -554,7 +560,7 @@ async function main(): Promise<void> {
         const sup = SUPERVISORS[supId];
         let lab: Lab | undefined;
         try {
-          lab = await Lab.up({ agent: sup.agent, agentCli: snapshot.cli, ...SCENARIOS[id].lab, ...sup.lab });
+          lab = await Lab.up({ agent: sup.agent, agentCli: snapshot.cli, ...scenario(id).lab, ...sup.lab });
           const r = await play(lab, id);
           const run = measureRun(r, id, supId, rep, lab.timings.upMs);
           runs.push(run);
@@ -632,11 +638,11 @@ const DECISIONS = new Set([
 let rruns: RRun[] = [];
 
 /** Scenarios grouped by the lab they need (deployment time, health path), in the order given. */
-function labGroups(list: ScenarioId[]): Array<{ lab: NonNullable<(typeof SCENARIOS)[ScenarioId]['lab']>; ids: ScenarioId[] }> {
-  const groups = new Map<string, { lab: NonNullable<(typeof SCENARIOS)[ScenarioId]['lab']>; ids: ScenarioId[] }>();
+function labGroups(list: ScenarioId[]): Array<{ lab: NonNullable<ScenarioSpec['lab']>; ids: ScenarioId[] }> {
+  const groups = new Map<string, { lab: NonNullable<ScenarioSpec['lab']>; ids: ScenarioId[] }>();
   for (const id of list) {
-    const lab = SCENARIOS[id].lab ?? {};
-    const key = JSON.stringify([lab, SCENARIOS[id].labGroup ?? '']);
+    const lab = scenario(id).lab ?? {};
+    const key = JSON.stringify([lab, scenario(id).labGroup ?? '']);
     if (!groups.has(key)) groups.set(key, { lab, ids: [] });
     groups.get(key)!.ids.push(id);
   }
@@ -652,7 +658,7 @@ function estimateS(): number {
       s += deploy + 18; // up: namespaces, javac (cached), both deployments, keepalived's election
       // per run: the window, the play's own waits (steady state, end checks), and a reset
       // (a few seconds; a tomcat restart costs the deployment, about every third run)
-      for (const id of g.ids) s += reps * (SCENARIOS[id].windowMs / 1000 + (SCENARIOS[id].fromRepair ? 6 : 0) + 6 + (deploy > 0 ? 12 : 6));
+      for (const id of g.ids) s += reps * (scenario(id).windowMs / 1000 + (scenario(id).fromRepair ? 6 : 0) + 6 + (deploy > 0 ? 12 : 6));
     }
   }
   return s;
@@ -841,7 +847,7 @@ function renderRealistic(elapsed: number, machineText: string[]): string {
   lines.push('', '### Targets (issues 12 and 16; reported, not asserted)', '', ...rTargetLines());
   lines.push('', '### Definitions', '', ...R_DEFINITIONS, '', '### The scenarios', '');
   for (const id of ids) {
-    const s = SCENARIOS[id];
+    const s = scenario(id);
     lines.push(`- **${id}** (deployment ${s.lab?.deploySeconds ?? 0} s): ${s.fault}; window ${s.windowMs / 1000} s${s.fromRepair ? ' after the repair' : ''}. Right: ${s.right}.`);
   }
   lines.push('', '### The supervisors', '', ...rSupervisorsText(), '', '### Every run', '');

@@ -7,7 +7,9 @@
 //      answers, and the VIP comes back to A.
 // It prints what each agent did and why (from its JSON events), who holds the
 // VIP, what the client sees, and how long each step took; then tears the lab
-// down (also on Ctrl-C and on any failure). About a minute.
+// down (also on Ctrl-C and on any failure). About a minute. Steps 2 and 3 are the lab
+// scenarios kill-restart-fails (its fault from the scenario table, lab/scenarios.ts) and
+// the repair of repair-after-failover, watched live instead of measured.
 //
 // Needs Linux and root (network and pid namespaces), keepalived, nginx and
 // tomcat10 (Debian/Ubuntu packages); `--install` installs what is missing
@@ -19,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Lab, REPO_ROOT } from './lab.js';
 import { LiveTimeline } from './live.js';
 import { errorCount } from './measure.js';
-import { waitSteady } from './scenarios.js';
+import { type FaultContext, SCENARIOS, scenarioLabel, waitSteady } from './scenarios.js';
 
 const args = process.argv.slice(2);
 if (args.includes('-h') || args.includes('--help')) {
@@ -127,17 +129,26 @@ async function main(): Promise<void> {
   live.note(`VIP ${lab.vip} held by ${bold(await lab.vipHolder())}; the client is answered by ${bold(lab.client.last()?.who ?? '?')}`);
   steps.push({ name: '1. initial state (agents up, A serving)', ms: Date.now() - t, errors: errorCount(lab.client.timeline(), t), vip: await lab.vipHolder() });
 
-  // 2. failover
+  // 2. failover: the fault of the lab scenario kill-restart-fails
+  const failover = SCENARIOS['kill-restart-fails'];
   header(
     2,
     "A's tomcat dies and cannot restart",
-    "The demo makes A's tomcat start fail, then SIGKILLs tomcat on A. A's agent sees it down (2 polls),\n" +
-      'tries one restart, which fails, and stops keepalived: B takes the VIP.',
+    `The demo plays lab scenario ${scenarioLabel(failover)}: ${failover.fault}.\n` +
+      "A's agent sees it down (2 polls), tries one restart, which fails, and stops keepalived: B takes the VIP.",
   );
-  lab.setTomcatStartFails('A', true);
-  t = Date.now();
-  live.setOrigin(t);
-  await lab.killTomcat('A', 'KILL');
+  const onFault: FaultContext = {
+    lab,
+    mark: () => {
+      const at = Date.now();
+      live!.setOrigin(at);
+      return at;
+    },
+    facts: { tomcatBefore: [], tomcatAfter: [] },
+    snap: async () => undefined,
+    ctlFromNow: () => undefined,
+  };
+  t = await failover.inject(onFault);
   live.note(`${bold('fault')}    tomcat on A killed (SIGKILL); its restart will fail`);
   await lab.waitFor(async () => (await lab!.vipHolder()) === 'B', 40_000, { what: 'the VIP on B', intervalMs: 200 });
   await lab.client.waitForWho('B', 20_000, 10);
@@ -146,11 +157,12 @@ async function main(): Promise<void> {
   steps.push({ name: "2. A's tomcat dead, restart fails → VIP to B", ms: failoverMs, errors: errorCount(lab.client.timeline(), t), vip: await lab.vipHolder() });
   live.note(`B serves; ${secs(failoverMs)} from the kill to B answering steadily${hiddenNote(live)}`);
 
-  // 3. repair
+  // 3. repair: the repair of the lab scenario repair-after-failover
   header(
     3,
     'A is repaired',
-    "The demo lets A's tomcat start again. A's agent retries after its backoff (10 s after the failure),\n" +
+    `As in lab scenario ${scenarioLabel(SCENARIOS['repair-after-failover'])}, the demo lets A's tomcat start again. ` +
+      "A's agent retries after its backoff\n(10 s after the failure), " +
       'waits until tomcat answers HTTP, then starts keepalived; A (priority 150) takes the VIP back.',
   );
   t = Date.now();

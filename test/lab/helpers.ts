@@ -2,18 +2,18 @@
 // both hosts), the scenario played by lab/scenarios.ts, and readable failures.
 import { AssertionError } from 'node:assert';
 import { type AgentEvent, Lab, type HostName } from '../../lab/lab.js';
-import { type PlayResult, play, report, SCENARIOS, type ScenarioId } from '../../lab/scenarios.js';
+import { type PlayResult, play, report, scenario, type ScenarioKey } from '../../lab/scenarios.js';
 
 /**
  * Brings a lab up with the agent on both hosts (configured as the scenario needs:
- * SCENARIOS[id].lab, e.g. the peer guard), plays the scenario, tears the lab down
- * (always), and returns what happened. With HALAB_KEEP_LOGS=<dir> the lab's logs
- * are kept there.
+ * its entry's `lab`, e.g. the peer guard), plays the scenario (by name, or by its id
+ * as an alias), tears the lab down (always), and returns what happened. With
+ * HALAB_KEEP_LOGS=<dir> the lab's logs are kept there.
  */
-export async function playScenario(id: ScenarioId): Promise<PlayResult> {
-  const lab = await Lab.up({ agent: 'watchdog', ...SCENARIOS[id].lab });
+export async function playScenario(key: ScenarioKey): Promise<PlayResult> {
+  const lab = await Lab.up({ agent: 'watchdog', ...scenario(key).lab });
   try {
-    const r = await play(lab, id);
+    const r = await play(lab, key);
     console.log(report(r));
     return r;
   } finally {
@@ -34,7 +34,7 @@ export function expectThat(r: PlayResult | undefined, fn: (r: PlayResult) => voi
   }
 }
 
-/** Agent events of a host from the fault (scenario 6: the repair) on, optionally from `since`. */
+/** Agent events of a host from the fault (fromRepair scenarios: the repair) on, optionally from `since`. */
 export function eventsOf(r: PlayResult, h: HostName, event?: string, service?: string, since = r.fault): AgentEvent[] {
   return r.events[h].filter(
     (e) => (e.t ?? 0) >= since && (event === undefined || e.event === event) && (service === undefined || e.service === service),

@@ -53,10 +53,10 @@ function assertNoFalseUnserved(r: PlayResult): void {
   );
 }
 
-describe('scenario 2: tomcat killed on A, restart fails', opts, () => {
+describe('scenario kill-restart-fails (2): tomcat killed on A, restart fails', opts, () => {
   let r: PlayResult | undefined;
   before(async () => {
-    r = await playScenario('2');
+    r = await playScenario('kill-restart-fails');
   });
 
   it('A fails over: restart.failed, failover, keepalived.stop (once)', () => expectThat(r, assertFailoverToB));
@@ -64,10 +64,10 @@ describe('scenario 2: tomcat killed on A, restart fails', opts, () => {
   it('A does not log vip.unserved while B serves', () => expectThat(r, assertNoFalseUnserved));
 });
 
-describe('scenario 3b: tomcat hung on A, restart fails', opts, () => {
+describe('scenario hang-restart-fails (3b): tomcat hung on A, restart fails', opts, () => {
   let r: PlayResult | undefined;
   before(async () => {
-    r = await playScenario('3b');
+    r = await playScenario('hang-restart-fails');
   });
 
   it('is detected through HTTP (not the process table), then A fails over', () =>
@@ -82,10 +82,10 @@ describe('scenario 3b: tomcat hung on A, restart fails', opts, () => {
   it('the VIP moves to B and the client ends on B', () => expectThat(r, assertServedByB));
 });
 
-describe('scenario 5: tomcat dead on A, `tail -f catalina.out` decoy running, restart fails', opts, () => {
+describe('scenario decoy-restart-fails (5): tomcat dead on A, `tail -f catalina.out` decoy running, restart fails', opts, () => {
   let r: PlayResult | undefined;
   before(async () => {
-    r = await playScenario('5');
+    r = await playScenario('decoy-restart-fails');
   });
 
   it('the decoy is not taken for tomcat: service.down says no java process', () =>
@@ -100,10 +100,10 @@ describe('scenario 5: tomcat dead on A, `tail -f catalina.out` decoy running, re
   it('the VIP moves to B and the client ends on B', () => expectThat(r, assertServedByB));
 });
 
-describe('scenario 6: repair after failover', opts, () => {
+describe('scenario repair-after-failover (6): repair after failover', opts, () => {
   let r: PlayResult | undefined;
   before(async () => {
-    r = await playScenario('6');
+    r = await playScenario('repair-after-failover');
   });
 
   it('failed over first (scenario 2)', () =>
@@ -156,10 +156,10 @@ describe('scenario 6: repair after failover', opts, () => {
     }));
 });
 
-describe('scenario 8: tomcat dead on both hosts, both restarts failing', opts, () => {
+describe('scenario both-dead (8): tomcat dead on both hosts, both restarts failing', opts, () => {
   let r: PlayResult | undefined;
   before(async () => {
-    r = await playScenario('8');
+    r = await playScenario('both-dead');
   });
 
   it('nothing flaps: over 40 s each agent stops keepalived once and never starts it', () =>

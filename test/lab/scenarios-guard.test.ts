@@ -64,13 +64,13 @@ function assertVipKept(r: PlayResult, until: number): void {
   const notA = whileHeld.filter((s) => s.lb !== 'A');
   assert.deepEqual(notA.slice(0, 5), [], `${notA.length} of ${whileHeld.length} requests not answered by A's nginx while held (no host with the VIP?)`);
   assert.deepEqual(whileHeld.filter((s) => s.who === 'B'), []);
-  console.log(`scenario ${r.id}: held ${((until - held) / 1000).toFixed(1)} s, ${whileHeld.length} requests, all answered by A's nginx (${whileHeld.filter((s) => s.status === 502).length} × 502)`);
+  console.log(`scenario ${r.spec.name}: held ${((until - held) / 1000).toFixed(1)} s, ${whileHeld.length} requests, all answered by A's nginx (${whileHeld.filter((s) => s.status === 502).length} × 502)`);
 }
 
-describe('scenario 9: peer guard, tomcat dead on both hosts, then B (without the VIP) repaired', opts, () => {
+describe('scenario guard-repair-backup (9): peer guard, tomcat dead on both hosts, then B (without the VIP) repaired', opts, () => {
   let r: PlayResult | undefined;
   before(async () => {
-    r = await playScenario('9');
+    r = await playScenario('guard-repair-backup');
   });
 
   it('both give up on tomcat; A keeps the VIP and logs failover.held (the peer is unhealthy too)', () => expectThat(r, assertHeld));
@@ -110,10 +110,10 @@ describe('scenario 9: peer guard, tomcat dead on both hosts, then B (without the
     }));
 });
 
-describe('scenario 9b: peer guard, tomcat dead on both hosts, then A (the VIP holder) repaired', opts, () => {
+describe('scenario guard-repair-holder (9b): peer guard, tomcat dead on both hosts, then A (the VIP holder) repaired', opts, () => {
   let r: PlayResult | undefined;
   before(async () => {
-    r = await playScenario('9b');
+    r = await playScenario('guard-repair-holder');
   });
 
   it('both give up on tomcat; A keeps the VIP and logs failover.held (the peer is unhealthy too)', () => expectThat(r, assertHeld));

@@ -17,10 +17,10 @@ import { eventsOf, expectThat, first, KEEPALIVED_MOVES, lastVipHolder, playScena
 
 const opts = { skip: labSkip(), timeout: 180_000 };
 
-describe('scenario 10: handover-first, peer healthy: tomcat killed on A, restart works', opts, () => {
+describe('scenario handover-peer-healthy (10): handover-first, peer healthy: tomcat killed on A, restart works', opts, () => {
   let r: PlayResult | undefined;
   before(async () => {
-    r = await playScenario('10');
+    r = await playScenario('handover-peer-healthy');
   });
 
   it('A hands over at once (handover, keepalived.stop), restarts tomcat, then starts keepalived again', () =>
@@ -84,10 +84,10 @@ describe('scenario 10: handover-first, peer healthy: tomcat killed on A, restart
     }));
 });
 
-describe('scenario 11: handover-first, peer unhealthy: tomcat killed on A, restart works', opts, () => {
+describe('scenario handover-peer-unhealthy (11): handover-first, peer unhealthy: tomcat killed on A, restart works', opts, () => {
   let r: PlayResult | undefined;
   before(async () => {
-    r = await playScenario('11');
+    r = await playScenario('handover-peer-unhealthy');
   });
 
   it('B was broken first (its tomcat given up on)', () =>

@@ -17,10 +17,10 @@ import { eventsOf, expectThat, first, KEEPALIVED_MOVES, lastVipHolder, playScena
 
 const opts = { skip: labSkip(), timeout: 180_000 };
 
-describe('scenario 1: tomcat killed (SIGKILL) on A, restart works', opts, () => {
+describe('scenario kill-restart-works (1): tomcat killed (SIGKILL) on A, restart works', opts, () => {
   let r: PlayResult | undefined;
   before(async () => {
-    r = await playScenario('1');
+    r = await playScenario('kill-restart-works');
   });
 
   it('A restarts tomcat: service.down (process and http) then restart.ok, no failover', () =>
@@ -54,10 +54,10 @@ describe('scenario 1: tomcat killed (SIGKILL) on A, restart works', opts, () => 
     }));
 });
 
-describe('scenario 3: tomcat hung (SIGSTOP) on A, restart works', opts, () => {
+describe('scenario hang-restart-works (3): tomcat hung (SIGSTOP) on A, restart works', opts, () => {
   let r: PlayResult | undefined;
   before(async () => {
-    r = await playScenario('3');
+    r = await playScenario('hang-restart-works');
   });
 
   it('is detected through HTTP, not the process table', () =>
@@ -89,10 +89,10 @@ describe('scenario 3: tomcat hung (SIGSTOP) on A, restart works', opts, () => {
     }));
 });
 
-describe('scenario 4: keepalived killed (SIGKILL) on A, tomcat fine', opts, () => {
+describe('scenario keepalived-killed (4): keepalived killed (SIGKILL) on A, tomcat fine', opts, () => {
   let r: PlayResult | undefined;
   before(async () => {
-    r = await playScenario('4');
+    r = await playScenario('keepalived-killed');
   });
 
   it('the agent starts keepalived again (keepalived.start), nothing else', () =>
@@ -115,10 +115,10 @@ describe('scenario 4: keepalived killed (SIGKILL) on A, tomcat fine', opts, () =
     }));
 });
 
-describe('scenario 7: nginx killed (SIGKILL) on A', opts, () => {
+describe('scenario nginx-killed (7): nginx killed (SIGKILL) on A', opts, () => {
   let r: PlayResult | undefined;
   before(async () => {
-    r = await playScenario('7');
+    r = await playScenario('nginx-killed');
   });
 
   it('A restarts nginx (restart.ok for nginx), no failover', () =>

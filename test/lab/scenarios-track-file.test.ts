@@ -24,10 +24,10 @@ function trackPathA(r: PlayResult): string[] {
   return out;
 }
 
-describe('scenario 12: track-file control: tomcat killed on A, restart fails, then A repaired', opts, () => {
+describe('scenario track-file-repair (12): track-file control: tomcat killed on A, restart fails, then A repaired', opts, () => {
   let r: PlayResult | undefined;
   before(async () => {
-    r = await playScenario('12');
+    r = await playScenario('track-file-repair');
   });
 
   it('A fails over by writing 1 (vip.release), never stopping keepalived', () =>
@@ -103,10 +103,10 @@ describe('scenario 12: track-file control: tomcat killed on A, restart fails, th
     }));
 });
 
-describe('scenario 13: track-file control: keepalived killed on A (SIGKILL), tomcat fine', opts, () => {
+describe('scenario track-file-keepalived-killed (13): track-file control: keepalived killed on A (SIGKILL), tomcat fine', opts, () => {
   let r: PlayResult | undefined;
   before(async () => {
-    r = await playScenario('13');
+    r = await playScenario('track-file-keepalived-killed');
   });
 
   it('A starts keepalived again (keepalived.start), nothing else', () =>
