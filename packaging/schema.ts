@@ -22,7 +22,8 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { parseDuration } from '../src/config/duration.js';
-import { configSchema, DEFAULT_NOTIFY_EVENTS, NOTIFY_EVENTS } from '../src/config/schema.js';
+import { DEFAULT_NOTIFY_EVENTS, NOTIFY_EVENTS } from '../src/catalogue/events.js';
+import { configSchema } from '../src/config/schema.js';
 import { ROOT } from './sea.js';
 
 export const SCHEMA_FILE = join(ROOT, 'contrib/watchdog.schema.json');

@@ -2,9 +2,24 @@
 // starts with its syslog priority, "<4>{...}", which journald strips and stores as
 // PRIORITY: `journalctl -p warning` works and MESSAGE stays pure JSON.
 import { createRequire } from 'node:module';
-import type { Logger } from 'pino';
+import type { Logger as PinoLogger } from 'pino';
+import type { EventName } from './catalogue/events.js';
 
-export type { Logger } from 'pino';
+/** Every line names its event from the catalogue (src/catalogue/events.ts); the rest are its fields. */
+export interface LogFields {
+  event: EventName;
+  [field: string]: unknown;
+}
+type LogFn = (fields: LogFields, msg?: string) => void;
+
+/** pino, narrowed so that a line without a catalogued event name does not compile. */
+export interface Logger {
+  error: LogFn;
+  warn: LogFn;
+  info: LogFn;
+  debug: LogFn;
+  level: string;
+}
 
 const PRIORITY: Record<string, number> = { fatal: 2, error: 3, warn: 4, info: 6, debug: 7, trace: 7 };
 
@@ -17,7 +32,7 @@ export interface LogOptions {
 
 const require = createRequire(import.meta.url);
 
-export function createLogger(opts: LogOptions = {}): Logger {
+export function createLogger(opts: LogOptions = {}): Logger & PinoLogger {
   // Loaded with require at call time so commands that never log (validate, --help) skip it.
   const pino = require('pino') as typeof import('pino');
   const journal = Boolean((opts.env ?? process.env).JOURNAL_STREAM);

@@ -5,6 +5,7 @@ import type { Config } from '../config/load.js';
 import type { Logger } from '../log.js';
 import { join } from 'node:path';
 import type { Action, ActionOutcome } from '../policy/types.js';
+import { actionEvent } from '../catalogue/events.js';
 import { runCommand } from './command.js';
 import { commandResult, type CommandResult } from './result.js';
 import { startKeepalived, stopKeepalived } from './keepalived.js';
@@ -35,7 +36,7 @@ export async function execute(action: Action, ctx: ActionContext): Promise<Actio
   const service = action.kind === 'restart' ? action.target : undefined;
   const command = commandOf(action, config);
   const what = action.kind === 'restart' ? `restart ${action.target} (attempt ${action.attempt})` : VERB[action.kind];
-  const event = action.kind === 'restart' ? 'restart.start' : action.kind;
+  const event = actionEvent(action.kind);
   const diagnose = diagnosePlan(action, config);
   const fields = { event, service, reason: action.reason, command, dryRun: ctx.dryRun || undefined, ...(diagnose.length && { diagnose: diagnose.map((d) => d.file) }) };
   const level = action.kind === 'keepalived.stop' || action.kind === 'vip.release' ? 'warn' : 'info';
@@ -49,7 +50,7 @@ export async function execute(action: Action, ctx: ActionContext): Promise<Actio
   } catch (e) {
     r = commandResult(false, { reason: `internal error: ${(e as Error).message}`, since });
   }
-  const done = { event: r.ok ? 'action.done' : 'action.failed', service, action: action.kind, command, exitCode: r.exitCode, durationMs: r.durationMs, output: r.output || undefined };
+  const done = { event: r.ok ? ('action.done' as const) : ('action.failed' as const), service, action: action.kind, command, exitCode: r.exitCode, durationMs: r.durationMs, output: r.output || undefined };
   if (r.ok) log.info({ ...done, reason: r.reason }, `${what}: done${r.reason ? ` (${r.reason})` : ''}`);
   else log.error({ ...done, reason: r.reason }, `${what}: failed: ${r.reason}`);
   return { target: action.target, kind: action.kind, ok: r.ok, reason: r.reason, startedAt, finishedAt: Date.now() };
@@ -105,7 +106,7 @@ async function runDiagnose(d: Diagnose, service: string, ctx: ActionContext): Pr
   } catch (e) {
     r = commandResult(false, { reason: `internal error: ${(e as Error).message}`, since });
   }
-  const fields = { event: r.ok ? 'diagnose.done' : 'diagnose.failed', service, command: d.spec.command, file: d.file, exitCode: r.exitCode, durationMs: r.durationMs, reason: r.reason };
+  const fields = { event: r.ok ? ('diagnose.done' as const) : ('diagnose.failed' as const), service, command: d.spec.command, file: d.file, exitCode: r.exitCode, durationMs: r.durationMs, reason: r.reason };
   if (r.ok) ctx.log.info(fields, `diagnose ${service}: ${d.spec.command.join(' ')}: done, output in ${d.file}`);
   else ctx.log.warn(fields, `diagnose ${service}: ${d.spec.command.join(' ')}: ${r.reason}; restarting anyway`);
 }

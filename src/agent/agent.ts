@@ -14,6 +14,7 @@ import type { Action, ActionOutcome, Maintenance, Memory, Observations, PolicyEv
 import { RecentActions } from './recent-actions.js';
 import { loadPids, savePids, saveState } from './state.js';
 import { keepalivedPhrase, serviceState, unhealthyCritical } from '../policy/predicates.js';
+import { actionEvent } from '../catalogue/events.js';
 
 export interface AgentOptions {
   log: Logger;
@@ -132,7 +133,7 @@ export class Agent {
     const rec = this.recent.started(action, Date.now(), this.opts.dryRun);
     // execute() logs the start itself; notifications hear of it here.
     const diagnose = diagnosePlan(action, this.config).map((d) => d.file);
-    this.opts.onEvent?.({ level: 'info', event: action.kind === 'restart' ? 'restart.start' : action.kind, service: action.kind === 'restart' ? action.target : undefined, reason: action.reason, ...(diagnose.length && { diagnose }) });
+    this.opts.onEvent?.({ level: 'info', event: actionEvent(action.kind), service: action.kind === 'restart' ? action.target : undefined, reason: action.reason, ...(diagnose.length && { diagnose }) });
     const ctx = {
       config: this.config,
       log: this.opts.log,

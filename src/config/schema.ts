@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { describe, parseDuration } from './duration.js';
 import { cronExpression, VALID_INTERVALS } from './interval.js';
 import { regexProblem } from './regex.js';
+import { DEFAULT_NOTIFY_EVENTS, NOTIFY_EVENTS } from '../catalogue/events.js';
 
 const duration = (fallback?: string) =>
   z.unknown().optional().transform((value, ctx) => {
@@ -202,25 +203,6 @@ const service = z
 
 const listenAddress = hostPortOf('"host:port", e.g. 127.0.0.1:9120');
 
-
-/** The events a notification can be sent for (the ones that need a human). */
-export const NOTIFY_EVENTS = [
-  'service.down',
-  'service.failed',
-  'restart.failed',
-  'failover',
-  'failover.held',
-  'keepalived.start',
-  'keepalived.running_again',
-  'vip.unserved',
-  'vip.split',
-  'vip.orphaned',
-  'failover.flapping',
-  'switchover.start',
-  'maintenance.paused',
-  'maintenance.resumed',
-] as const;
-export const DEFAULT_NOTIFY_EVENTS = ['service.down', 'restart.failed', 'failover', 'failover.held', 'keepalived.start', 'vip.unserved', 'vip.split', 'vip.orphaned', 'failover.flapping', 'switchover.start', 'maintenance.paused', 'maintenance.resumed'];
 
 const notifyEvent = text('an event name').superRefine((e, ctx) => {
   if (!(NOTIFY_EVENTS as readonly string[]).includes(e)) ctx.addIssue({ code: 'custom', message: `unknown event "${e}"; expected one of: ${NOTIFY_EVENTS.join(', ')}` });

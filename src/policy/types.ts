@@ -1,5 +1,6 @@
 // What the policy sees (observations), remembers (memory) and asks for (actions).
 // Plain data only: it is persisted as JSON between `check` runs.
+import type { EventName } from '../catalogue/events.js';
 
 export type ProbeKind = 'process' | 'http' | 'tcp';
 
@@ -84,7 +85,7 @@ export type Level = 'debug' | 'info' | 'warn' | 'error';
 /** A log line the decision wants written; the loop writes it. */
 export interface PolicyEvent {
   level: Level;
-  event: string;
+  event: EventName;
   service?: string;
   reason?: string;
   durationMs?: number;

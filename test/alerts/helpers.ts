@@ -3,7 +3,7 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { NotifyConfig } from '../../src/config/load.js';
-import { DEFAULT_NOTIFY_EVENTS } from '../../src/config/schema.js';
+import { DEFAULT_NOTIFY_EVENTS } from '../../src/catalogue/events.js';
 import { createLogger, type Logger } from '../../src/log.js';
 
 export interface Received {

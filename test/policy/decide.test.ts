@@ -1,5 +1,6 @@
 // Table-driven policy cases, named after the situation. Each case plays a
 // sequence of polls through decide() and checks what it asked for.
+import type { EventName } from '../../src/catalogue/events.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { freshMemory, recordSpawn, resumeMemory } from '../../src/policy/decide.js';
@@ -7,7 +8,7 @@ import type { Memory } from '../../src/policy/types.js';
 import { bad, eventNames, healthy, kinds, ok, play, type Poll, svc, type Svc, T } from './play.js';
 
 describe('policy: decide()', () => {
-  const cases: Array<{ name: string; services?: Record<string, Svc>; polls: Poll[]; actions: string[]; events?: string[]; noEvents?: string[] }> = [
+  const cases: Array<{ name: string; services?: Record<string, Svc>; polls: Poll[]; actions: string[]; events?: EventName[]; noEvents?: EventName[] }> = [
     {
       name: 'all healthy, keepalived running -> nothing to do',
       polls: [...healthy, { t: 2 }],

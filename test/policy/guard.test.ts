@@ -1,4 +1,5 @@
 // The peer guard and the handover-first order, as table cases named after the situation.
+import type { EventName } from '../../src/catalogue/events.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { wantsPeer } from '../../src/policy/decide.js';
@@ -16,7 +17,7 @@ const handover = { ...guard, failover: { order: 'handover-first' as const } };
 const failedAt4 = (peer: Poll['peer']): Poll[] => [...healthy, { t: 2, up: down }, { t: 3, up: down }, { t: 4, up: down, outcomes: [bad('tomcat')], peer }];
 
 describe('policy: peer guard', () => {
-  const cases: Array<{ name: string; config: object; polls: Poll[]; actions: string[]; events?: string[]; noEvents?: string[] }> = [
+  const cases: Array<{ name: string; config: object; polls: Poll[]; actions: string[]; events?: EventName[]; noEvents?: EventName[] }> = [
     {
       name: 'tomcat failed, no peer guard -> failover as before',
       config: {},

@@ -1,6 +1,7 @@
 // Unit tests of src/serve/metrics.ts: PollResults built by hand (and one sequence
 // played through the real decide()) are fed to Metrics, and the values are read back
 // by scraping /metrics over real HTTP on 127.0.0.1.
+import type { EventName } from '../../src/catalogue/events.js';
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { register as globalRegistry } from 'prom-client';
@@ -47,7 +48,7 @@ const outcome = (target: string, kind: ActionOutcome['kind'], ok: boolean, extra
   ...extra,
 });
 
-const event = (name: string, service?: string): PolicyEvent => ({ level: 'error', event: name, ...(service && { service }), reason: 'test' });
+const event = (name: EventName, service?: string): PolicyEvent => ({ level: 'error', event: name, ...(service && { service }), reason: 'test' });
 
 /** Serves `m` on a free loopback port for the test, and returns a scrape function. */
 async function served(t: TestContext, m: Metrics): Promise<() => Promise<Sample[]>> {
