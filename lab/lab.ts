@@ -21,7 +21,7 @@ import { run, type RunOptions, type RunResult } from './exec.js';
 import { type Driver, Host, type HostName, type Service, type Signal } from './host.js';
 import { ipv4Addresses, netnsExecArgv } from './netns.js';
 import { labUnavailableReason } from './prereqs.js';
-import { waitFor, type WaitOptions } from './wait.js';
+import { type Truthy, waitFor, type WaitOptions } from './wait.js';
 
 export { outages, segments, type ClientOptions, type Outage, type Sample, type Segment, type Who } from './client.js';
 export { eventsNamed, type AgentEvent } from './events.js';
@@ -372,7 +372,7 @@ export class Lab {
       { what: `agent event ${event}${opts.service ? `/${opts.service}` : ''} on ${host}`, intervalMs: 100 },
     );
   }
-  waitFor<T>(predicate: () => T | Promise<T>, timeoutMs: number, opts?: WaitOptions): Promise<NonNullable<T>> {
+  waitFor<T>(predicate: () => T | Promise<T>, timeoutMs: number, opts?: WaitOptions): Promise<Truthy<T>> {
     return waitFor(predicate, timeoutMs, opts);
   }
 

@@ -5,7 +5,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
-import { events, Stage, waitFor } from '../helpers/stage.js';
+import { events, Stage } from '../helpers/stage.js';
+import { waitFor } from '../helpers/wait.js';
 
 const skip = requireRoot();
 
@@ -18,7 +19,7 @@ describe('ha-watchdog run: killed mid-restart (integration)', { skip }, () => {
     await stage.startServices();
     const config = stage.config({ grace: '20s' });
     const first = await stage.startAgent(config);
-    await waitFor('up', () => events(first.lines, 'service.up').length, 10_000);
+    await waitFor(() => events(first.lines, 'service.up').length, 10_000, { what: 'up' });
     writeFileSync(join(stage.dir, 'bin', 'slow'), ''); // the restart takes 2 s
     process.kill(stage.tomcatPid(), 'SIGKILL');
     const statePath = join(stage.dir, 'state', 'state.json');
@@ -29,7 +30,7 @@ describe('ha-watchdog run: killed mid-restart (integration)', { skip }, () => {
         return undefined;
       }
     };
-    await waitFor('the restart command spawned', spawned, 10_000);
+    await waitFor(spawned, 10_000, { what: 'the restart command spawned' });
     process.kill(first.pid, 'SIGKILL'); // mid-restart: the command goes on without the agent
     await first.exited;
     const saved = JSON.parse(readFileSync(join(stage.dir, 'state', 'state.json'), 'utf8'));
@@ -37,10 +38,10 @@ describe('ha-watchdog run: killed mid-restart (integration)', { skip }, () => {
 
     const second = await stage.startAgent(config);
     const trace = () => second.lines.map((l) => `${l.event} ${l.reason ?? l.msg ?? ''}`);
-    await waitFor('lock.stale', () => events(second.lines, 'lock.stale').length, 10_000, trace);
-    const resumed = await waitFor('state.resumed', () => events(second.lines, 'state.resumed')[0], 10_000, trace);
+    await waitFor(() => events(second.lines, 'lock.stale').length, 10_000, { what: 'lock.stale', detail: trace });
+    const resumed = await waitFor(() => events(second.lines, 'state.resumed')[0], 10_000, { what: 'state.resumed', detail: trace });
     assert.match(String(resumed.reason), /was in flight when the agent stopped and (still runs|has ended); not repeating it/);
-    await waitFor('restart.ok', () => events(second.lines, 'restart.ok', 'tomcat').length, 20_000, trace);
+    await waitFor(() => events(second.lines, 'restart.ok', 'tomcat').length, 20_000, { what: 'restart.ok', detail: trace });
     assert.deepEqual(stage.recorded(), ['tomcat-restart'], 'the restart ran once');
     assert.equal(events(second.lines, 'restart.start').length, 0);
     const state = JSON.parse(readFileSync(join(stage.dir, 'state', 'state.json'), 'utf8'));

@@ -7,7 +7,8 @@ import { afterEach, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
 import { parseExposition, value } from '../helpers/exposition.js';
 import { sleep } from '../helpers/pidns.js';
-import { events, freePort, Stage, waitFor } from '../helpers/stage.js';
+import { events, freePort, Stage } from '../helpers/stage.js';
+import { waitFor } from '../helpers/wait.js';
 
 const skip = requireRoot();
 
@@ -29,7 +30,7 @@ describe('ha-watchdog run: edges (integration)', { skip, concurrency: false }, (
     // tomcat hangs: its HTTP probe takes its whole timeout; make that 2.5 s, longer than the 1 s interval
     writeFileSync(config, readFileSync(config, 'utf8').replace('timeout: 500ms', 'timeout: 2500ms'));
     const agent = await stage.startAgent(config);
-    await waitFor('up', () => events(agent.lines, 'service.up').length, 10_000);
+    await waitFor(() => events(agent.lines, 'service.up').length, 10_000, { what: 'up' });
     const scrape = metricsOf(port);
     process.kill(stage.tomcatPid(), 'SIGSTOP');
     const polls = async () => value(await scrape(), 'ha_watchdog_poll_duration_seconds_count') ?? 0;
@@ -41,7 +42,7 @@ describe('ha-watchdog run: edges (integration)', { skip, concurrency: false }, (
     // A poll.slow may still be said on a loaded machine (a poll longer than a second);
     // it never means a skipped tick any more.
     for (const e of events(agent.lines, 'poll.slow')) assert.doesNotMatch(String(e.msg), /skipping/, 'a tick was skipped');
-    await waitFor('down after fall probes', () => events(agent.lines, 'service.down', 'tomcat').length, 15_000);
+    await waitFor(() => events(agent.lines, 'service.down', 'tomcat').length, 15_000, { what: 'down after fall probes' });
   });
 
   it('a failing probe is asked again at once: down fall probes after the first failure, not fall ticks (interval 10 s)', async () => {
@@ -49,13 +50,13 @@ describe('ha-watchdog run: edges (integration)', { skip, concurrency: false }, (
     await stage.startServices();
     const port = await freePort();
     const agent = await stage.startAgent(stage.config({ interval: '10s', fall: 2, extra: `metrics: { listen: "127.0.0.1:${port}" }\n` }));
-    await waitFor('up', () => events(agent.lines, 'service.up').length, 10_000);
+    await waitFor(() => events(agent.lines, 'service.up').length, 10_000, { what: 'up' });
     const scrape = metricsOf(port);
     const failures = async () => value(await scrape(), 'ha_watchdog_probe_failures_total', { service: 'tomcat', probe: 'http' }) ?? 0;
     process.kill(stage.tomcatPid(), 'SIGSTOP');
-    await waitFor('the first failed probe (at a tick)', async () => (await failures()) >= 1, 15_000);
+    await waitFor(async () => (await failures()) >= 1, 15_000, { what: 'the first failed probe (at a tick)' });
     // The next tick is 10 s away: down within 5 s means the second probe was the retry.
-    const down = await waitFor('service.down', () => events(agent.lines, 'service.down', 'tomcat')[0], 5000);
+    const down = await waitFor(() => events(agent.lines, 'service.down', 'tomcat')[0], 5000, { what: 'service.down' });
     assert.match(String(down.reason), /no complete answer within 500 ms/);
     assert.equal(await failures(), 2, 'down after exactly fall (2) failed probes');
   });
@@ -64,10 +65,10 @@ describe('ha-watchdog run: edges (integration)', { skip, concurrency: false }, (
     stage = await Stage.create();
     await stage.startServices();
     const agent = await stage.startAgent(stage.config());
-    await waitFor('up', () => events(agent.lines, 'service.up').length, 10_000);
+    await waitFor(() => events(agent.lines, 'service.up').length, 10_000, { what: 'up' });
     writeFileSync(join(stage.dir, 'bin', 'slow'), ''); // the restart takes 2 s
     process.kill(stage.tomcatPid(), 'SIGKILL');
-    await waitFor('restart.start', () => events(agent.lines, 'restart.start').length, 10_000);
+    await waitFor(() => events(agent.lines, 'restart.start').length, 10_000, { what: 'restart.start' });
     process.kill(agent.pid, 'SIGTERM');
     assert.equal(await agent.exited, 0);
     const order = agent.lines.map((l) => l.event).filter((e) => e === 'action.done' || e === 'agent.stop');
@@ -80,12 +81,12 @@ describe('ha-watchdog run: edges (integration)', { skip, concurrency: false }, (
     stage = await Stage.create();
     await stage.startServices();
     const agent = await stage.startAgent(stage.config({ keepalivedStop: false }));
-    await waitFor('up', () => events(agent.lines, 'service.up').length, 10_000);
+    await waitFor(() => events(agent.lines, 'service.up').length, 10_000, { what: 'up' });
     stage.setFail('tomcat-restart', true);
     process.kill(stage.tomcatPid(), 'SIGKILL');
-    const stop = await waitFor('keepalived.stop', () => events(agent.lines, 'keepalived.stop')[0], 15_000);
+    const stop = await waitFor(() => events(agent.lines, 'keepalived.stop')[0], 15_000, { what: 'keepalived.stop' });
     assert.equal(stop.command, 'SIGTERM to keepalived main pid');
-    await waitFor('keepalived gone', async () => (await stage!.keepalivedPids()).length === 0, 15_000);
+    await waitFor(async () => (await stage!.keepalivedPids()).length === 0, 15_000, { what: 'keepalived gone' });
     assert.ok(!stage.recorded().includes('keepalived-stop'));
   });
 
@@ -93,9 +94,9 @@ describe('ha-watchdog run: edges (integration)', { skip, concurrency: false }, (
     stage = await Stage.create();
     await stage.startServices();
     const agent = await stage.startAgent(stage.config(), ['--dry-run']);
-    await waitFor('up', () => events(agent.lines, 'service.up').length, 10_000);
+    await waitFor(() => events(agent.lines, 'service.up').length, 10_000, { what: 'up' });
     process.kill(stage.tomcatPid(), 'SIGKILL');
-    const would = await waitFor('would restart', () => events(agent.lines, 'restart.start')[0], 10_000);
+    const would = await waitFor(() => events(agent.lines, 'restart.start')[0], 10_000, { what: 'would restart' });
     assert.match(String(would.msg), /^would restart tomcat \(attempt 1\)/);
     assert.equal(would.dryRun, true);
     assert.deepEqual(stage.recorded(), []);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
 import { sleep } from '../helpers/pidns.js';
-import { events, freePort, Stage, waitFor, type LogLine } from '../helpers/stage.js';
+import { events, freePort, Stage, type LogLine } from '../helpers/stage.js';
+import { waitFor } from '../helpers/wait.js';
 
 const skip = requireRoot();
 
@@ -34,17 +35,17 @@ describe('ha-watchdog run: peer guard, track file, pid watch (integration)', { s
     await stage.startServices();
     const a = await stage.startAgent(stage.config({ extra: `peer: { url: "http://127.0.0.1:${port}/healthz", timeout: 1s }\n` }));
     const trace = log(a.lines);
-    await waitFor('tomcat up', () => events(a.lines, 'service.up', 'tomcat').length, 15_000, trace);
+    await waitFor(() => events(a.lines, 'service.up', 'tomcat').length, 15_000, { what: 'tomcat up', detail: trace });
     stage.setFail('tomcat-restart', true);
     process.kill(stage.tomcatPid(), 'SIGKILL');
-    const held = await waitFor('failover.held', () => events(a.lines, 'failover.held')[0], 15_000, trace);
+    const held = await waitFor(() => events(a.lines, 'failover.held')[0], 15_000, { what: 'failover.held', detail: trace });
     assert.match(String(held.reason), /keeping the VIP here: the peer is unhealthy too: B: tomcat failed/);
     await sleep(2500);
     assert.deepEqual(stage.recorded(), ['tomcat-restart'], 'keepalived not stopped while the peer is unhealthy');
     assert.equal(events(a.lines, 'failover.held').length, 1, 'said once, re-asked every poll');
     peerHealthy = true;
-    await waitFor('failover', () => events(a.lines, 'failover').length, 10_000, trace);
-    await waitFor('keepalived stopped', () => stage!.recorded().includes('keepalived-stop'), 10_000, trace);
+    await waitFor(() => events(a.lines, 'failover').length, 10_000, { what: 'failover', detail: trace });
+    await waitFor(() => stage!.recorded().includes('keepalived-stop'), 10_000, { what: 'keepalived stopped', detail: trace });
     assert.match(String(events(a.lines, 'failover')[0]!.reason), /the peer is healthy .*\(held until now\)/);
   });
 
@@ -56,20 +57,20 @@ describe('ha-watchdog run: peer guard, track file, pid watch (integration)', { s
     appendFileSync(config, `  control: track-file\n  trackFile: ${track}\n`);
     const a = await stage.startAgent(config);
     const trace = log(a.lines);
-    await waitFor('tomcat up', () => events(a.lines, 'service.up', 'tomcat').length, 15_000, trace);
+    await waitFor(() => events(a.lines, 'service.up', 'tomcat').length, 15_000, { what: 'tomcat up', detail: trace });
     // Written by the action the poll that saw tomcat up started: a moment after service.up.
     const holds = (v: string) => () => existsSync(track) && readFileSync(track, 'utf8').trim() === v;
-    await waitFor('track file 0 (missing at start: written)', holds('0'), 5000, trace);
+    await waitFor(holds('0'), 5000, { what: 'track file 0 (missing at start: written)', detail: trace });
     const keepalived = await stage.keepalivedPids();
     stage.setFail('tomcat-restart', true);
     process.kill(stage.tomcatPid(), 'SIGKILL');
-    await waitFor('failover', () => events(a.lines, 'failover').length, 15_000, trace);
-    await waitFor('track file 1', holds('1'), 5000, trace);
+    await waitFor(() => events(a.lines, 'failover').length, 15_000, { what: 'failover', detail: trace });
+    await waitFor(holds('1'), 5000, { what: 'track file 1', detail: trace });
     assert.deepEqual(await stage.keepalivedPids(), keepalived, 'keepalived still runs, the same process');
     assert.ok(!stage.recorded().includes('keepalived-stop'));
     stage.setFail('tomcat-restart', false);
     // healing backs off 10 s after the failure, then rise 1
-    await waitFor('track file 0 again', holds('0'), 30_000, trace);
+    await waitFor(holds('0'), 30_000, { what: 'track file 0 again', detail: trace });
     assert.ok(events(a.lines, 'vip.reclaim').length >= 1);
     assert.deepEqual(await stage.keepalivedPids(), keepalived);
   });
@@ -79,13 +80,13 @@ describe('ha-watchdog run: peer guard, track file, pid watch (integration)', { s
     await stage.startServices();
     const a = await stage.startAgent(stage.config({ interval: '1h', fall: 3 }));
     const trace = log(a.lines);
-    await waitFor('tomcat up', () => events(a.lines, 'service.up', 'tomcat').length, 15_000, trace);
+    await waitFor(() => events(a.lines, 'service.up', 'tomcat').length, 15_000, { what: 'tomcat up', detail: trace });
     await sleep(300);
     const killedAt = Date.now();
     process.kill(stage.tomcatPid(), 'SIGKILL');
-    const down = await waitFor('service.down', () => events(a.lines, 'service.down', 'tomcat')[0], 5000, trace);
+    const down = await waitFor(() => events(a.lines, 'service.down', 'tomcat')[0], 5000, { what: 'service.down', detail: trace });
     const seenMs = Date.parse(String(down.time)) - killedAt;
     assert.ok(seenMs < 1000, `service.down ${seenMs} ms after the kill (pid watch every 250 ms; fall 3 does not apply to a vanished process)`);
-    await waitFor('restart.ok', () => events(a.lines, 'restart.ok', 'tomcat').length, 10_000, trace);
+    await waitFor(() => events(a.lines, 'restart.ok', 'tomcat').length, 10_000, { what: 'restart.ok', detail: trace });
   });
 });

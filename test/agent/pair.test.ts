@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
-import { events, freePort, Stage, waitFor, type LogLine } from '../helpers/stage.js';
+import { events, freePort, Stage, type LogLine } from '../helpers/stage.js';
+import { waitFor } from '../helpers/wait.js';
 
 const skip = requireRoot();
 
@@ -36,7 +37,7 @@ describe('the pair\'s VIP: split brain and orphaned, between two real agents (in
   it('both hosts hold the VIP -> vip.split on both agents within a few polls, with both views', async () => {
     const agents = await pair('127.0.0.1');
     for (const [i, a] of agents.entries()) {
-      const split = await waitFor(`vip.split on agent ${i}`, () => events(a.lines, 'vip.split')[0], 15_000, () => a.lines.map((l) => `${l.event} ${l.reason ?? l.msg}`).slice(-20));
+      const split = await waitFor(() => events(a.lines, 'vip.split')[0], 15_000, { what: `vip.split on agent ${i}`, detail: () => a.lines.map((l) => `${l.event} ${l.reason ?? l.msg}`).slice(-20) });
       assert.deepEqual(split.thisHost, { holdsVip: true, healthy: true });
       assert.equal((split.peer as { holdsVip: boolean }).holdsVip, true);
     }
@@ -45,7 +46,7 @@ describe('the pair\'s VIP: split brain and orphaned, between two real agents (in
   it('neither holds the VIP while both are healthy -> vip.orphaned on both', async () => {
     const agents = await pair('127.0.0.99');
     for (const [i, a] of agents.entries()) {
-      await waitFor(`vip.orphaned on agent ${i}`, () => events(a.lines, 'vip.orphaned')[0], 15_000);
+      await waitFor(() => events(a.lines, 'vip.orphaned')[0], 15_000, { what: `vip.orphaned on agent ${i}` });
       assert.equal(events(a.lines, 'vip.split').length, 0);
     }
   });

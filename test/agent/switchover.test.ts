@@ -7,7 +7,8 @@ import { appendFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
-import { events, freePort, Stage, waitFor, type LogLine } from '../helpers/stage.js';
+import { events, freePort, Stage, type LogLine } from '../helpers/stage.js';
+import { waitFor } from '../helpers/wait.js';
 
 const skip = requireRoot();
 
@@ -29,7 +30,7 @@ describe('switchover and takeback (integration)', { skip, concurrency: false }, 
     config = stage.config({ extra: `peer: { url: "http://127.0.0.1:${port}/healthz", timeout: 1s }\n` });
     appendFileSync(config, `  vip: { url: "http://127.0.0.1:${stage.port}/", timeout: 500ms }\n`);
     agent = await stage.startAgent(config);
-    await waitFor('tomcat up', () => events(agent.lines, 'service.up', 'tomcat').length, 15_000, trace);
+    await waitFor(() => events(agent.lines, 'service.up', 'tomcat').length, 15_000, { what: 'tomcat up', detail: trace });
   });
   after(async () => {
     await stage?.destroy();
@@ -53,7 +54,7 @@ describe('switchover and takeback (integration)', { skip, concurrency: false }, 
   it('the peer healthy -> switchover: keepalived stopped, status says switched over; the VIP (still this host\'s here) never answers from the peer: exit 1 after --wait', async () => {
     peerHealthy = true;
     const r = await cli('switchover', '--reason', 'kernel upgrade', '--wait', '2s');
-    await waitFor('keepalived stopped', () => stage.recorded().includes('keepalived-stop'), 10_000, trace);
+    await waitFor(() => stage.recorded().includes('keepalived-stop'), 10_000, { what: 'keepalived stopped', detail: trace });
     assert.equal(r.code, 1, 'the VIP did not move (one machine): not a success');
     assert.match(r.stderr, /switchover: the VIP did not answer from the peer within 2s .*holds it away; `ha-watchdog takeback` brings it back/);
     const s = JSON.parse((await cli('status', '--json')).stdout);
@@ -67,13 +68,13 @@ describe('switchover and takeback (integration)', { skip, concurrency: false }, 
 
   it('takeback while tomcat is down -> refused; once it is up -> keepalived started again', async () => {
     process.kill(stage.tomcatPid(), 'SIGKILL');
-    await waitFor('tomcat down', () => events(agent.lines, 'service.down', 'tomcat').length, 10_000, trace);
+    await waitFor(() => events(agent.lines, 'service.down', 'tomcat').length, 10_000, { what: 'tomcat down', detail: trace });
     const refused = await cli('takeback');
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /this host is not healthy: tomcat down; the VIP stays on the peer/);
     assert.ok(!stage.recorded().includes('tomcat-restart'), 'no restart while switched over');
     await stage.startServices(); // the operator's planned work is done: tomcat runs again (keepalived too: the stand-in starts both)
-    await waitFor('tomcat up again', () => events(agent.lines, 'service.up', 'tomcat').length >= 2, 15_000, trace);
+    await waitFor(() => events(agent.lines, 'service.up', 'tomcat').length >= 2, 15_000, { what: 'tomcat up again', detail: trace });
     const r = await cli('takeback', '--wait', '5s');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /the VIP answers from this host again/);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createAlerts } from '../../src/alerts/index.js';
 import type { PolicyEvent } from '../../src/policy/types.js';
-import { captureLog, notifyConfig, receiver, waitFor } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
+import { captureLog, notifyConfig, receiver } from './helpers.js';
 
 const T0 = Date.parse('2026-11-25T13:32:05.000Z');
 const MIN = 60_000;
@@ -117,7 +118,7 @@ describe('alerts: createAlerts', () => {
       const took = performance.now() - t;
       assert.ok(took < 20, `send() took ${took.toFixed(1)} ms`);
       assert.equal(of('alert.failed').length, 0, 'failed before the timeout');
-      await waitFor(() => of('alert.failed').length === 1, 'alert.failed', 3000);
+      await waitFor(() => of('alert.failed').length === 1, 3000, { what: 'alert.failed', intervalMs: 10 });
       const failedAfter = performance.now() - t;
       assert.ok(failedAfter >= 290 && failedAfter < 1500, `failed after ${Math.round(failedAfter)} ms, expected ~300`);
       const [f] = of('alert.failed');
@@ -136,7 +137,7 @@ describe('alerts: createAlerts', () => {
     const alerts = createAlerts(notifyConfig({ webhook: { url: srv.url, timeout: 5000, retries: 0 } }), { log, maxPending: 3 });
     try {
       alerts.send(down('s0'));
-      await waitFor(() => srv.received.length === 1, 'the first alert in flight');
+      await waitFor(() => srv.received.length === 1, 5000, { what: 'the first alert in flight', intervalMs: 10 });
       for (let i = 1; i <= 9; i++) alerts.send(down(`s${i}`));
       assert.deepEqual(of('alert.dropped').map((l) => [l.service, l.dropped]), [['s1', 1]], 'one warning when dropping starts');
       release();
@@ -158,7 +159,7 @@ describe('alerts: createAlerts', () => {
     );
     try {
       alerts.send({ level: 'info', event: 'keepalived.start', reason: 'all critical services are up', command: ['/usr/bin/systemctl', 'start', 'keepalived'] });
-      await waitFor(() => of('alert.sent').length === 1, 'the command delivery', 1500);
+      await waitFor(() => of('alert.sent').length === 1, 1500, { what: 'the command delivery', intervalMs: 10 });
       assert.equal(of('alert.sent')[0]?.destination, 'command /bin/sh');
       assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')), {
         event: 'keepalived.start',
@@ -200,14 +201,14 @@ describe('alerts: createAlerts', () => {
     try {
       alerts.send(down('tomcat'));
       alerts.send(down('nginx'));
-      await waitFor(() => srv.received.length === 1, 'the first alert in flight');
+      await waitFor(() => srv.received.length === 1, 5000, { what: 'the first alert in flight', intervalMs: 10 });
       const t = performance.now();
       await alerts.close(300);
       const took = performance.now() - t;
       assert.ok(took >= 290 && took < 1000, `close() took ${Math.round(took)} ms`);
       assert.deepEqual(of('alert.dropped').map((l) => l.dropped), [2], 'one in flight, one waiting');
       assert.deepEqual(of('alert.failed').map((l) => l.reason), ['abandoned: the agent is stopping']);
-      await waitFor(() => srv.closedConnections() === 1, 'the request connection closed');
+      await waitFor(() => srv.closedConnections() === 1, 5000, { what: 'the request connection closed', intervalMs: 10 });
       // after close, alerts are refused (logged), never thrown
       alerts.send(down('tomcat'));
       assert.equal(of('alert.dropped').length, 2);

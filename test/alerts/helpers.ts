@@ -73,12 +73,3 @@ export function captureLog(): { log: Logger; lines: LogLine[]; of: (event: strin
 export function notifyConfig(over: Partial<NotifyConfig> = {}): NotifyConfig {
   return { events: [...DEFAULT_NOTIFY_EVENTS], dedupe: 300_000, ...over };
 }
-
-/** Resolves when `cond` holds; fails the test with `what` after `ms`. */
-export async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const until = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

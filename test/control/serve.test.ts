@@ -5,7 +5,8 @@ import { appendFileSync, existsSync, lstatSync, readFileSync, rmSync, statSync, 
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
-import { events, Stage, waitFor, type LogLine } from '../helpers/stage.js';
+import { events, Stage, type LogLine } from '../helpers/stage.js';
+import { waitFor } from '../helpers/wait.js';
 import { sleep } from '../helpers/pidns.js';
 
 const skip = requireRoot();
@@ -61,7 +62,7 @@ describe('control socket: status, pause, resume (integration)', { skip, concurre
 
   it('the daemon serves stateDir/control.sock, a socket of mode 0600', async () => {
     agent = await stage.startAgent(config);
-    await waitFor('tomcat up', () => events(agent.lines, 'service.up', 'tomcat').length, 15_000, trace);
+    await waitFor(() => events(agent.lines, 'service.up', 'tomcat').length, 15_000, { what: 'tomcat up', detail: trace });
     const st = lstatSync(sock());
     assert.ok(st.isSocket());
     assert.equal(st.mode & 0o777, 0o600);
@@ -121,14 +122,14 @@ describe('control socket: status, pause, resume (integration)', { skip, concurre
     const p = await cli('pause', '--reason', 'deploy tomcat 10.1.20');
     assert.equal(p.code, 0, p.stderr);
     assert.match(p.stdout, /^paused until `ha-watchdog resume`: deploy tomcat 10\.1\.20$/m);
-    const ev = await waitFor('maintenance.paused', () => events(agent.lines, 'maintenance.paused')[0], 5000, trace);
+    const ev = await waitFor(() => events(agent.lines, 'maintenance.paused')[0], 5000, { what: 'maintenance.paused', detail: trace });
     assert.equal(ev.by, 'root');
     assert.equal(ev.pauseReason, 'deploy tomcat 10.1.20');
     const saved = JSON.parse(readFileSync(join(stage.dir, 'state', 'state.json'), 'utf8'));
     assert.equal(saved.maintenance.reason, 'deploy tomcat 10.1.20', 'saved at once');
 
     process.kill(stage.tomcatPid(), 'SIGKILL');
-    await waitFor('service.down', () => events(agent.lines, 'service.down', 'tomcat').length, 10_000, trace);
+    await waitFor(() => events(agent.lines, 'service.down', 'tomcat').length, 10_000, { what: 'service.down', detail: trace });
     await sleep(4000); // four polls, with fall 1 and a restart command that works
     assert.equal(restarts(), 0, 'no restart while paused');
     assert.deepEqual(stage.recorded(), [], 'no action at all while paused');
@@ -155,7 +156,7 @@ describe('control socket: status, pause, resume (integration)', { skip, concurre
     assert.equal(await agent.exited, 0);
     assert.equal(existsSync(sock()), false, 'socket removed at exit');
     agent = await stage.startAgent(config);
-    await waitFor('agent.start', () => events(agent.lines, 'agent.start').length, 10_000, trace);
+    await waitFor(() => events(agent.lines, 'agent.start').length, 10_000, { what: 'agent.start', detail: trace });
     const s = await statusJson();
     assert.equal(s.maintenance.paused, true);
     assert.equal(s.maintenance.reason, 'deploy tomcat 10.1.20');
@@ -168,9 +169,9 @@ describe('control socket: status, pause, resume (integration)', { skip, concurre
     const r = await cli('resume');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^resumed/);
-    const ev = await waitFor('maintenance.resumed', () => events(agent.lines, 'maintenance.resumed')[0], 5000, trace);
+    const ev = await waitFor(() => events(agent.lines, 'maintenance.resumed')[0], 5000, { what: 'maintenance.resumed', detail: trace });
     assert.equal(ev.by, 'root');
-    await waitFor('restart.ok', () => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, trace);
+    await waitFor(() => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, { what: 'restart.ok', detail: trace });
     assert.equal(restarts(), 1);
     const s = await statusJson();
     assert.equal(s.maintenance.paused, false);
@@ -194,13 +195,13 @@ describe('control socket: status, pause, resume (integration)', { skip, concurre
     assert.equal(s.maintenance.paused, true);
     assert.ok(s.maintenance.remainingMs > 0 && s.maintenance.remainingMs <= 2000);
     assert.ok(Date.parse(s.maintenance.until) - Date.parse(s.maintenance.since) === 2000);
-    await waitFor('maintenance.expired', () => events(agent.lines, 'maintenance.expired').length, 6000, trace);
+    await waitFor(() => events(agent.lines, 'maintenance.expired').length, 6000, { what: 'maintenance.expired', detail: trace });
     assert.equal((await statusJson()).maintenance.paused, false);
     assert.equal(JSON.parse(readFileSync(join(stage.dir, 'state', 'state.json'), 'utf8')).maintenance, undefined);
     // acting again: a kill now is healed
     const before = restarts();
     process.kill(stage.tomcatPid(), 'SIGKILL');
-    await waitFor('restart after expiry', () => restarts() > before && events(agent.lines, 'restart.ok', 'tomcat').length > 0, 15_000, trace);
+    await waitFor(() => restarts() > before && events(agent.lines, 'restart.ok', 'tomcat').length > 0, 15_000, { what: 'restart after expiry', detail: trace });
   });
 
   it('retry: refused with the reason when there is nothing to retry (exit 1)', async () => {
@@ -215,7 +216,7 @@ describe('control socket: status, pause, resume (integration)', { skip, concurre
   it('retry: tomcat failed and backing off, repaired, `retry tomcat` -> restarted at once, before the backoff ends; the learned start time in status', async () => {
     stage.setFail('tomcat-restart', true);
     process.kill(stage.tomcatPid(), 'SIGKILL');
-    const failed = await waitFor('service.failed', () => events(agent.lines, 'service.failed', 'tomcat').at(-1), 15_000, trace);
+    const failed = await waitFor(() => events(agent.lines, 'service.failed', 'tomcat').at(-1), 15_000, { what: 'service.failed', detail: trace });
     const nextTryAt = Date.parse(String(failed.time)) + Number(failed.nextTryInMs);
     assert.ok(Number(failed.nextTryInMs) >= 10_000, 'backing off');
     const table = (await cli('status')).stdout;
@@ -227,7 +228,7 @@ describe('control socket: status, pause, resume (integration)', { skip, concurre
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^tomcat: a restart attempt at the next poll \(the backoff and the restart budget waived once\)$/m);
     assert.equal(events(agent.lines, 'retry.asked', 'tomcat')[0]?.by, 'root');
-    const ok = await waitFor('restart.ok after retry', () => events(agent.lines, 'restart.ok', 'tomcat')[oksBefore], 15_000, trace);
+    const ok = await waitFor(() => events(agent.lines, 'restart.ok', 'tomcat')[oksBefore], 15_000, { what: 'restart.ok after retry', detail: trace });
     const started = events(agent.lines, 'restart.start', 'tomcat')[before];
     assert.ok(started, 'a restart was started');
     assert.ok(Date.parse(String(started.time)) < nextTryAt, 'the retried restart did not wait for the backoff');
@@ -245,7 +246,7 @@ describe('control socket: status, pause, resume (integration)', { skip, concurre
     assert.equal(stale.code, 3);
     assert.match(stale.stderr, /no ha-watchdog daemon is running \(nothing listens on /);
     agent = await stage.startAgent(config);
-    await waitFor('agent.start', () => events(agent.lines, 'agent.start').length, 10_000, trace);
+    await waitFor(() => events(agent.lines, 'agent.start').length, 10_000, { what: 'agent.start', detail: trace });
     assert.equal(events(agent.lines, 'control.failed').length, 0);
     assert.equal((await statusJson()).format, 1);
     process.kill(agent.pid, 'SIGTERM');
@@ -255,13 +256,13 @@ describe('control socket: status, pause, resume (integration)', { skip, concurre
   it('the socket cannot be served (a file in its place) -> control.failed logged, the agent goes on', async () => {
     writeFileSync(sock(), 'not a socket');
     agent = await stage.startAgent(config);
-    const failed = await waitFor('control.failed', () => events(agent.lines, 'control.failed')[0], 10_000, trace);
+    const failed = await waitFor(() => events(agent.lines, 'control.failed')[0], 10_000, { what: 'control.failed', detail: trace });
     assert.equal(failed.level, 'error');
     assert.match(String(failed.reason), /exists and is not a socket; not touching it/);
-    await waitFor('agent.start', () => events(agent.lines, 'agent.start').length, 10_000, trace);
+    await waitFor(() => events(agent.lines, 'agent.start').length, 10_000, { what: 'agent.start', detail: trace });
     const before = restarts();
     process.kill(stage.tomcatPid(), 'SIGKILL');
-    await waitFor('still healing', () => restarts() > before, 15_000, trace);
+    await waitFor(() => restarts() > before, 15_000, { what: 'still healing', detail: trace });
     process.kill(agent.pid, 'SIGTERM');
     assert.equal(await agent.exited, 0);
     assert.equal(readFileSync(sock(), 'utf8'), 'not a socket', 'left alone');
@@ -270,7 +271,7 @@ describe('control socket: status, pause, resume (integration)', { skip, concurre
 
   it('--dry-run serves no socket', async () => {
     agent = await stage.startAgent(config, ['--dry-run']);
-    await waitFor('agent.start', () => events(agent.lines, 'agent.start').length, 10_000, trace);
+    await waitFor(() => events(agent.lines, 'agent.start').length, 10_000, { what: 'agent.start', detail: trace });
     assert.equal(existsSync(sock()), false);
     assert.equal((await cli('status')).code, 3);
     process.kill(agent.pid, 'SIGTERM');

@@ -6,7 +6,8 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
-import { events, freePort, Stage, waitFor } from '../helpers/stage.js';
+import { events, freePort, Stage } from '../helpers/stage.js';
+import { waitFor } from '../helpers/wait.js';
 import { LAB_LIKE } from '../keepalived/fixtures.js';
 
 const skip = requireRoot();
@@ -44,7 +45,7 @@ describe('doctor: the pair, between two real agents (integration)', { skip, conc
       appendFileSync(config, `  config: ${conf}\n`);
       configs.push(config);
       const a = await s.startAgent(config);
-      await waitFor('metrics.listen', () => events(a.lines, 'metrics.listen').length, 15_000);
+      await waitFor(() => events(a.lines, 'metrics.listen').length, 15_000, { what: 'metrics.listen' });
     }
   });
   after(async () => {

@@ -11,6 +11,7 @@ import { PollSnapshot, ProcessProbe, psList } from '../../src/probes/process.js'
 import { pidNamespace } from '../../src/os/proc.js';
 import { sleep } from '../helpers/pidns.js';
 import { requireRoot } from '../helpers/prereq.js';
+import { waitFor } from '../helpers/wait.js';
 
 const skip = requireRoot();
 const token = `hwd${process.pid}x${Date.now() % 100000}`.slice(0, 15);
@@ -23,13 +24,8 @@ const check = (probe: ProcessProbe) => probe.check(new PollSnapshot(psList));
 /** Waits until a process named `name` runs whose pid namespace is (or is not) ours; its host pid. */
 async function waitForProcess(name: string, own: boolean): Promise<number> {
   const mine = pidNamespace('self');
-  for (let i = 0; i < 100; i++) {
-    for (const p of await psList()) {
-      if (p.name === name && (pidNamespace(p.pid) === mine) === own) return p.pid;
-    }
-    await sleep(50);
-  }
-  throw new Error(`no ${name} process ${own ? 'in' : 'outside'} this pid namespace`);
+  const found = async () => (await psList()).find((p) => p.name === name && (pidNamespace(p.pid) === mine) === own)?.pid;
+  return waitFor(found, 5_000, { what: `a ${name} process ${own ? 'in' : 'outside'} this pid namespace`, intervalMs: 50, onError: 'throw' });
 }
 
 /** Runs argv re-parented away from this test (the probe ignores its own descendants). */

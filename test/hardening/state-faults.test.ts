@@ -7,7 +7,8 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
-import { events, Stage, waitFor } from '../helpers/stage.js';
+import { events, Stage } from '../helpers/stage.js';
+import { waitFor } from '../helpers/wait.js';
 import { configWithStateDir, killTomcat, Tmpfs } from './state-helpers.js';
 
 const skip = requireRoot();
@@ -34,13 +35,13 @@ describe('hardening: a read-only, full or vanished stateDir, SIGTERM mid-restart
     const config = configWithStateDir(stage, fs.dir);
     await stage.startServices();
     const agent = await stage.startAgent(config);
-    await waitFor('service.up', () => events(agent.lines, 'service.up', 'tomcat').length, 10_000, () => agent.lines);
+    await waitFor(() => events(agent.lines, 'service.up', 'tomcat').length, 10_000, { what: 'service.up', detail: () => agent.lines });
     await fs.readOnly(stage);
     const probe = await stage.ns.run(['touch', join(fs.dir, 'probe')]);
     assert.notEqual(probe.code, 0, 'the stateDir is read-only inside the namespace too');
     restartScript(stage, 'echo "restarting tomcat" || exit 9');
     await killTomcat(stage);
-    await waitFor('restart.ok', () => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, () => agent.lines);
+    await waitFor(() => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, { what: 'restart.ok', detail: () => agent.lines });
     const done = events(agent.lines, 'action.done', 'tomcat')[0]!;
     assert.match(String(done.output), /\[output not kept: cannot create .*tomcat\.restart\.log: (EROFS|ENOENT)/);
     assert.ok(events(agent.lines, 'state.write_failed').length > 0);
@@ -67,13 +68,13 @@ describe('hardening: a read-only, full or vanished stateDir, SIGTERM mid-restart
     const config = stage.config();
     await stage.startServices();
     const agent = await stage.startAgent(config);
-    await waitFor('service.up', () => events(agent.lines, 'service.up', 'tomcat').length, 10_000, () => agent.lines);
+    await waitFor(() => events(agent.lines, 'service.up', 'tomcat').length, 10_000, { what: 'service.up', detail: () => agent.lines });
     const stateDir = join(stage.dir, 'state');
     // Gone at once (an rm -r races the agent's own writes); removed for good after.
     renameSync(stateDir, `${stateDir}.gone`);
     rmSync(`${stateDir}.gone`, { recursive: true, force: true });
     await killTomcat(stage);
-    await waitFor('restart.ok', () => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, () => agent.lines);
+    await waitFor(() => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, { what: 'restart.ok', detail: () => agent.lines });
     process.kill(agent.pid, 'SIGTERM');
     assert.equal(await agent.exited, 0);
     assert.deepEqual(agent.lines.filter((l) => l.level === 'stderr'), []);
@@ -89,13 +90,13 @@ describe('hardening: a read-only, full or vanished stateDir, SIGTERM mid-restart
     const config = configWithStateDir(stage, fs.dir, { grace: '5s' });
     await stage.startServices();
     const agent = await stage.startAgent(config);
-    await waitFor('service.up', () => events(agent.lines, 'service.up', 'tomcat').length, 10_000, () => agent.lines);
+    await waitFor(() => events(agent.lines, 'service.up', 'tomcat').length, 10_000, { what: 'service.up', detail: () => agent.lines });
     fs.fill();
     assert.equal(fs.freeBytes(), 0, 'the tmpfs is full');
     // 8 KB on stdout, and the script fails if it cannot write them (as `set -e` scripts do).
     restartScript(stage, `head -c 8192 /dev/zero | tr '\\0' x || exit 9\necho || exit 9`);
     await killTomcat(stage);
-    await waitFor('restart.ok', () => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, () => agent.lines);
+    await waitFor(() => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, { what: 'restart.ok', detail: () => agent.lines });
     assert.equal(events(agent.lines, 'action.failed').length, 0, JSON.stringify(events(agent.lines, 'action.failed')));
     const done = events(agent.lines, 'action.done', 'tomcat')[0]!;
     assert.match(String(done.output), /\[output not kept: .* has \d+ bytes free, less than 1048576; the command runs with its output discarded/);
@@ -112,12 +113,12 @@ describe('hardening: a read-only, full or vanished stateDir, SIGTERM mid-restart
     const config = stage.config({ grace: '90s', attempts: 1 });
     await stage.startServices();
     const agent = await stage.startAgent(config);
-    await waitFor('service.up', () => events(agent.lines, 'service.up', 'tomcat').length, 10_000, () => agent.lines);
+    await waitFor(() => events(agent.lines, 'service.up', 'tomcat').length, 10_000, { what: 'service.up', detail: () => agent.lines });
     // The restart takes 2 s and fails (tomcat does not come back).
     const script = join(stage.dir, 'bin', 'tomcat-restart');
     writeFileSync(script, '#!/bin/bash\nsleep 2\necho "tomcat10.service: start failed" >&2\nexit 1\n');
     await killTomcat(stage);
-    await waitFor('restart.start', () => events(agent.lines, 'restart.start', 'tomcat').length, 10_000, () => agent.lines);
+    await waitFor(() => events(agent.lines, 'restart.start', 'tomcat').length, 10_000, { what: 'restart.start', detail: () => agent.lines });
     process.kill(agent.pid, 'SIGTERM');
     assert.equal(await agent.exited, 0);
     assert.equal(events(agent.lines, 'action.failed', 'tomcat').length, 1);
@@ -131,7 +132,7 @@ describe('hardening: a read-only, full or vanished stateDir, SIGTERM mid-restart
 
     const started = Date.now();
     const next = await stage.startAgent(config);
-    await waitFor('failover (keepalived-stop)', () => stage!.recorded().includes('keepalived-stop'), 20_000, () => next.lines);
+    await waitFor(() => stage!.recorded().includes('keepalived-stop'), 20_000, { what: 'failover (keepalived-stop)', detail: () => next.lines });
     assert.ok(Date.now() - started < 20_000);
     assert.equal(events(next.lines, 'state.resumed').length, 0, 'nothing was left in flight');
     process.kill(next.pid, 'SIGTERM');
@@ -143,10 +144,10 @@ describe('hardening: a read-only, full or vanished stateDir, SIGTERM mid-restart
     const config = stage.config({ grace: '90s' });
     await stage.startServices();
     const agent = await stage.startAgent(config);
-    await waitFor('service.up', () => events(agent.lines, 'service.up', 'tomcat').length, 10_000, () => agent.lines);
+    await waitFor(() => events(agent.lines, 'service.up', 'tomcat').length, 10_000, { what: 'service.up', detail: () => agent.lines });
     writeFileSync(join(stage.dir, 'bin', 'slow'), ''); // the restart takes 2 s
     await killTomcat(stage);
-    await waitFor('restart.start', () => events(agent.lines, 'restart.start', 'tomcat').length, 10_000, () => agent.lines);
+    await waitFor(() => events(agent.lines, 'restart.start', 'tomcat').length, 10_000, { what: 'restart.start', detail: () => agent.lines });
     process.kill(agent.pid, 'SIGTERM');
     assert.equal(await agent.exited, 0);
     const saved = JSON.parse(readFileSync(join(stage.dir, 'state', 'state.json'), 'utf8')).services.tomcat;
@@ -154,7 +155,7 @@ describe('hardening: a read-only, full or vanished stateDir, SIGTERM mid-restart
     assert.equal(saved.last.ok, true);
     assert.equal(saved.graceUntil, saved.last.finishedAt + 90_000);
     const next = await stage.startAgent(config);
-    await waitFor('restart.ok', () => events(next.lines, 'restart.ok', 'tomcat').length, 10_000, () => next.lines);
+    await waitFor(() => events(next.lines, 'restart.ok', 'tomcat').length, 10_000, { what: 'restart.ok', detail: () => next.lines });
     assert.equal(events(next.lines, 'state.resumed').length, 0);
     process.kill(next.pid, 'SIGTERM');
     assert.equal(await next.exited, 0);

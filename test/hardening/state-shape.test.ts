@@ -8,7 +8,8 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
-import { events, Stage, waitFor } from '../helpers/stage.js';
+import { events, Stage } from '../helpers/stage.js';
+import { waitFor } from '../helpers/wait.js';
 import { killTomcat, makeDir } from './state-helpers.js';
 
 const skip = requireRoot();
@@ -40,9 +41,9 @@ describe('hardening: a wrongly shaped or bloated state.json (integration)', { sk
 
     writeFileSync(join(stateDir, 'state.json'), '{"version":1,"services":{},"keepalived":null}');
     const agent = await s.startAgent(config);
-    await waitFor('service.up', () => events(agent.lines, 'service.up', 'tomcat').length, 10_000, () => agent.lines);
+    await waitFor(() => events(agent.lines, 'service.up', 'tomcat').length, 10_000, { what: 'service.up', detail: () => agent.lines });
     await killTomcat(s);
-    await waitFor('restart.ok', () => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, () => agent.lines);
+    await waitFor(() => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, { what: 'restart.ok', detail: () => agent.lines });
     process.kill(agent.pid, 'SIGTERM');
     assert.equal(await agent.exited, 0);
     assert.equal(events(agent.lines, 'state.corrupt').length, 1);
@@ -53,11 +54,11 @@ describe('hardening: a wrongly shaped or bloated state.json (integration)', { sk
   it('"services": {"tomcat": "x"}, "keepalived": {} -> no poll.error: the agent polls and restarts a killed tomcat', async () => {
     const { s, config } = await setup('{"version":1,"services":{"tomcat":"x"},"keepalived":{}}');
     const agent = await s.startAgent(config);
-    const corrupt = await waitFor('state.corrupt', () => events(agent.lines, 'state.corrupt')[0], 10_000, () => agent.lines);
+    const corrupt = await waitFor(() => events(agent.lines, 'state.corrupt')[0], 10_000, { what: 'state.corrupt', detail: () => agent.lines });
     assert.match(String(corrupt.reason), /not a version-1 state: services\.tomcat: .*expected object, received string; keepalived\.phase: /);
-    await waitFor('service.up', () => events(agent.lines, 'service.up', 'tomcat').length, 10_000, () => agent.lines);
+    await waitFor(() => events(agent.lines, 'service.up', 'tomcat').length, 10_000, { what: 'service.up', detail: () => agent.lines });
     await killTomcat(s);
-    await waitFor('restart.ok', () => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, () => agent.lines);
+    await waitFor(() => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, { what: 'restart.ok', detail: () => agent.lines });
     assert.equal(events(agent.lines, 'poll.error').length, 0);
     process.kill(agent.pid, 'SIGTERM');
     assert.equal(await agent.exited, 0);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
 import { sleep } from '../helpers/pidns.js';
-import { CLI, events, Stage, waitFor, type LogLine } from '../helpers/stage.js';
+import { CLI, events, Stage, type LogLine } from '../helpers/stage.js';
 import { configWithStateDir, createUser, killTomcat, makeDir, openDir, rootDir, RootFile, type TestUser } from './state-helpers.js';
 
 const skip = requireRoot();

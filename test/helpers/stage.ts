@@ -167,16 +167,5 @@ ${over.keepalivedStop === false ? '' : `  stop: { command: ${JSON.stringify(this
   }
 }
 
-/** Waits until pred() holds, polling; throws with the description after timeoutMs. */
-export async function waitFor<T>(what: string, pred: () => T | Promise<T>, timeoutMs = 15_000, context?: () => unknown): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await pred();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${context ? `\n${JSON.stringify(context(), null, 1).slice(-4000)}` : ''}`);
-    await sleep(50);
-  }
-}
-
 export const events = (lines: LogLine[], name: string, service?: string) => lines.filter((l) => l.event === name && (service === undefined || l.service === service));
 

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { requireRoot } from '../helpers/prereq.js';
-import { events, freePort, ROOT, Stage, waitFor, type LogLine } from '../helpers/stage.js';
+import { events, freePort, ROOT, Stage, type LogLine } from '../helpers/stage.js';
+import { waitFor } from '../helpers/wait.js';
 
 const RULES_DIR = join(ROOT, 'contrib/prometheus');
 const DASHBOARD = join(ROOT, 'contrib/grafana/ha-watchdog.json');
@@ -62,14 +63,14 @@ describe('contrib: every metric the rules and the dashboard query exists in a li
     stage = await Stage.create();
     await stage.startServices();
     agent = await stage.startAgent(stage.config({ extra: `metrics: { listen: "127.0.0.1:${port}" }\n` }));
-    await waitFor('tomcat up', () => events(agent.lines, 'service.up', 'tomcat').length, 15_000);
+    await waitFor(() => events(agent.lines, 'service.up', 'tomcat').length, 15_000, { what: 'tomcat up' });
     // A restart, so that the series that exist only once a start was seen (start time) are there too.
     process.kill(stage.tomcatPid(), 'SIGKILL');
-    await waitFor('restart.ok', () => events(agent.lines, 'restart.ok', 'tomcat').length, 20_000);
-    const text = await waitFor('a scrape with the learned start time', async () => {
+    await waitFor(() => events(agent.lines, 'restart.ok', 'tomcat').length, 20_000, { what: 'restart.ok' });
+    const text = await waitFor(async () => {
       const t = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       return t.includes('ha_watchdog_service_start_seconds{') ? t : undefined;
-    }, 10_000);
+    }, 10_000, { what: 'a scrape with the learned start time' });
     exported = new Set(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(l)![0]));
   });
   after(async () => {

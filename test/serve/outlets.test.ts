@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
-import { events, freePort, Stage, waitFor, type LogLine } from '../helpers/stage.js';
+import { events, freePort, Stage, type LogLine } from '../helpers/stage.js';
+import { waitFor } from '../helpers/wait.js';
 
 const skip = requireRoot();
 
@@ -45,7 +46,7 @@ notify:
   events: [service.down, restart.failed, failover]
 `;
     agent = await stage.startAgent(stage.config({ extra }));
-    await waitFor('tomcat up', () => events(agent.lines, 'service.up', 'tomcat').length, 15_000, trace);
+    await waitFor(() => events(agent.lines, 'service.up', 'tomcat').length, 15_000, { what: 'tomcat up', detail: trace });
   });
   after(async () => {
     await stage?.destroy();
@@ -54,7 +55,7 @@ notify:
   });
 
   it('/metrics: tomcat up, keepalived running, polls counted', async () => {
-    await waitFor('metrics listener', () => events(agent.lines, 'metrics.listen').length, 5000, trace);
+    await waitFor(() => events(agent.lines, 'metrics.listen').length, 5000, { what: 'metrics listener', detail: trace });
     assert.equal(await sample('ha_watchdog_service_up{service="tomcat"}'), 1);
     assert.equal(await sample('ha_watchdog_keepalived_running'), 1);
     assert.ok((await sample('ha_watchdog_poll_duration_seconds_count'))! >= 1);
@@ -72,9 +73,9 @@ notify:
 
   it('tomcat killed, restart works -> the restart is counted; service.down reaches the webhook as JSON', async () => {
     process.kill(stage.tomcatPid(), 'SIGKILL');
-    await waitFor('restart.ok', () => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, trace);
-    await waitFor('restart counted', async () => (await sample('ha_watchdog_restarts_total{service="tomcat",result="ok"}')) === 1, 5000, trace);
-    const down = await waitFor('webhook service.down', () => received.find((r) => r.event === 'service.down'), 5000, trace);
+    await waitFor(() => events(agent.lines, 'restart.ok', 'tomcat').length, 15_000, { what: 'restart.ok', detail: trace });
+    await waitFor(async () => (await sample('ha_watchdog_restarts_total{service="tomcat",result="ok"}')) === 1, 5000, { what: 'restart counted', detail: trace });
+    const down = await waitFor(() => received.find((r) => r.event === 'service.down'), 5000, { what: 'webhook service.down', detail: trace });
     assert.equal(down.method, 'POST');
     assert.equal(down.type, 'application/json');
     assert.equal(down.service, 'tomcat');
@@ -85,7 +86,7 @@ notify:
   it('restart fails -> restart.failed and failover reach the webhook; the failover is counted; /healthz says unhealthy', async () => {
     stage.setFail('tomcat-restart', true);
     process.kill(stage.tomcatPid(), 'SIGKILL');
-    await waitFor('webhook failover', () => received.find((r) => r.event === 'failover'), 15_000, trace);
+    await waitFor(() => received.find((r) => r.event === 'failover'), 15_000, { what: 'webhook failover', detail: trace });
     assert.ok(received.some((r) => r.event === 'restart.failed'));
     assert.deepEqual(received.find((r) => r.event === 'failover')!.services, ['tomcat']);
     assert.equal(await sample('ha_watchdog_failovers_total'), 1);

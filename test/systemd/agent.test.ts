@@ -38,6 +38,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from '../helpers/wait.js';
 import { BOOT_HOOK_TIMEOUT_MS, bootContainer, hostLeftovers, requirementsGate, type Container, props } from './container.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -278,27 +279,17 @@ describe('ha-watchdog under systemd (the real agent, installed from a tarball)',
   const eventsSince = async (since: number) => (await agentLines()).filter((l) => l.t >= since);
   const names = (ls: Line[]) => ls.map((l) => `${l.ev.event}${l.ev.service ? `(${l.ev.service})` : ''}`);
 
-  async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined | false>): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-      if (Date.now() > deadline) {
-        const tail = await ct.journal(UNIT, ['-o', 'cat', '-n', '40']).catch((e: Error) => e.message);
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n--- journal -u ${UNIT} (last 40)\n${tail}`);
-      }
-      await sleep(200);
-    }
-  }
+  /** For a timed-out wait: the agent's journal, its last 40 lines. */
+  const journalTail = async () => `--- journal -u ${UNIT} (last 40)\n${await ct.journal(UNIT, ['-o', 'cat', '-n', '40']).catch((e: Error) => e.message)}`;
   const waitEvent = (what: string, since: number, pred: (e: AgentEvent) => boolean, timeoutMs = 30_000) =>
-    waitFor(what, timeoutMs, async () => (await eventsSince(since)).find((l) => pred(l.ev)));
+    waitFor(async () => (await eventsSince(since)).find((l) => pred(l.ev)), timeoutMs, { what: what, intervalMs: 200, detail: journalTail });
 
   /** Until the agent reports the steady state it is expected to return to. */
   const waitHealthy = (status = 'tomcat up, keepalived running', timeoutMs = 30_000) =>
-    waitFor(`StatusText "${status}"`, timeoutMs, async () => {
+    waitFor(async () => {
       const p = await show(UNIT, 'StatusText', 'ActiveState', 'SubState');
       return p.StatusText === status && p.ActiveState === 'active' && p.SubState === 'running' && p;
-    });
+    }, timeoutMs, { what: `StatusText "${status}"`, intervalMs: 200, detail: journalTail });
 
   const vipOn = async () => (await ct.execOk(['ip', '-br', 'addr', 'show', 'hwt0'])).includes(` ${VIP}/`);
 
@@ -470,10 +461,10 @@ describe('ha-watchdog under systemd (the real agent, installed from a tarball)',
     let vipSeen = false;
     const again = await waitEvent('keepalived.running_again', t0, (e) => e.event === 'keepalived.running_again', 20_000);
     assert.equal(again.entry.PRIORITY, '4');
-    await waitFor('keepalived stopped again', 15_000, async () => {
+    await waitFor(async () => {
       vipSeen ||= await vipOn();
       return (await show('keepalived.service', 'ActiveState')).ActiveState === 'inactive';
-    });
+    }, 15_000, { what: 'keepalived stopped again', intervalMs: 200, detail: journalTail });
     const ranMs = Date.now() - tBehind;
     assert.equal(vipSeen, false, 'keepalived took the VIP before the agent stopped it again');
     assert.equal(await vipOn(), false, 'the VIP is still on this host');
@@ -580,20 +571,20 @@ describe('ha-watchdog under systemd (the real agent, installed from a tarball)',
       await killTomcat();
       // Until the state file holds the pid of the running `systemctl restart`
       // (saved as soon as it spawned): a restart truly in flight.
-      const cmdPid = await waitFor('the restart command pid in state.json', 20_000, async () => {
+      const cmdPid = await waitFor(async () => {
         const r = await ct.exec(['cat', `${STATE_DIR}/state.json`]);
         const tomcat = r.code === 0 ? (JSON.parse(r.stdout) as { services: Record<string, { phase: string; last?: { pid?: number } }> }).services.tomcat : undefined;
         const pid = tomcat?.phase === 'restarting' ? tomcat.last?.pid : undefined;
         return pid && (await ct.exec(['kill', '-0', String(pid)])).code === 0 ? pid : undefined;
-      });
+      }, 20_000, { what: 'the restart command pid in state.json', intervalMs: 200, detail: journalTail });
       assert.match(await ct.execOk(['cat', `/proc/${cmdPid}/cmdline`]), /systemctl\0restart\0fake-tomcat/);
       restartEnv = (await ct.execOk(['cat', `/proc/${cmdPid}/environ`])).split('\0');
       const tKill = Date.now();
       await ct.execOk(['kill', '-KILL', before.MainPID!]);
-      const p = await waitFor('the agent restarted by systemd', 20_000, async () => {
+      const p = await waitFor(async () => {
         const s = await show(UNIT, 'MainPID', 'NRestarts', 'ActiveState', 'SubState');
         return Number(s.NRestarts) === Number(before.NRestarts) + 1 && s.MainPID !== before.MainPID && s.MainPID !== '0' && s.ActiveState === 'active' && s.SubState === 'running' && s;
-      });
+      }, 20_000, { what: 'the agent restarted by systemd', intervalMs: 200, detail: journalTail });
       const backMs = Date.now() - tKill;
       const resumed = await waitEvent('state.resumed', tKill, (e) => e.event === 'state.resumed' && e.service === 'tomcat');
       assert.equal(resumed.entry.PRIORITY, '4');
@@ -615,10 +606,10 @@ describe('ha-watchdog under systemd (the real agent, installed from a tarball)',
     const before = await show(UNIT, 'MainPID', 'NRestarts');
     const t0 = Date.now();
     await ct.execOk(['kill', '-STOP', before.MainPID!]);
-    const p = await waitFor('the frozen agent restarted', 30_000, async () => {
+    const p = await waitFor(async () => {
       const s = await show(UNIT, 'MainPID', 'NRestarts', 'ActiveState', 'SubState');
       return Number(s.NRestarts) === Number(before.NRestarts) + 1 && s.MainPID !== before.MainPID && s.MainPID !== '0' && s.ActiveState === 'active' && s.SubState === 'running' && s;
-    });
+    }, 30_000, { what: 'the frozen agent restarted', intervalMs: 200, detail: journalTail });
     const backMs = Date.now() - t0;
     const pid1 = (await ct.journalEntries(UNIT)).filter((e) => e._PID === '1' && Number(e.__REALTIME_TIMESTAMP) / 1000 >= t0).map((e) => String(e.MESSAGE));
     assert.ok(pid1.some((m) => /Watchdog timeout \(limit 3s\)/.test(m)), pid1.join('\n'));

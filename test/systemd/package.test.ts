@@ -20,11 +20,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildPackages, ensurePackages, type Artefacts } from '../../packaging/package.js';
+import { waitFor } from '../helpers/wait.js';
 import { BOOT_HOOK_TIMEOUT_MS, bootContainer, hostLeftovers, props, requirementsGate, type Container } from './container.js';
 
 const gate = requirementsGate();
 const say = (line: string) => process.stdout.write(`package.test: ${line}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const UNIT = 'ha-watchdog.service';
 const CONFIG = '/etc/ha-watchdog/watchdog.yaml';
 const APT_ENV = { DEBIAN_FRONTEND: 'noninteractive' };
@@ -79,23 +79,13 @@ describe('the .deb in a real systemd on a host without Node.js: install, run, up
   const show = async (unit: string, ...p: string[]) => props(await ct.execOk(['systemctl', 'show', '-p', p.join(','), unit]));
   const apt = (...args: string[]) => ct.exec(['apt-get', '-y', '-q', '-o', 'Dpkg::Use-Pty=0', ...args], { env: APT_ENV, timeoutMs: 180_000 });
   const exists = async (p: string) => (await ct.exec(['test', '-e', p])).code === 0;
-  async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined | false>): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-      if (Date.now() > deadline) {
-        const tail = await ct.journal(UNIT, ['-o', 'cat', '-n', '30']).catch((e: Error) => e.message);
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n--- journal -u ${UNIT}\n${tail}`);
-      }
-      await sleep(200);
-    }
-  }
+  /** For a timed-out wait: the agent's journal, its last 30 lines. */
+  const journalTail = async () => `--- journal -u ${UNIT}\n${await ct.journal(UNIT, ['-o', 'cat', '-n', '30']).catch((e: Error) => e.message)}`;
   const waitHealthy = () =>
-    waitFor('the agent active and reporting "tomcat up, keepalived running"', 60_000, async () => {
+    waitFor(async () => {
       const p = await show(UNIT, 'ActiveState', 'SubState', 'StatusText', 'MainPID');
       return p.ActiveState === 'active' && p.SubState === 'running' && p.StatusText === 'tomcat up, keepalived running' && p;
-    });
+    }, 60_000, { what: 'the agent active and reporting "tomcat up, keepalived running"', intervalMs: 200, detail: journalTail });
 
   before(
     async () => {
@@ -173,10 +163,10 @@ describe('the .deb in a real systemd on a host without Node.js: install, run, up
     const victim = Number((await show('fake-tomcat.service', 'MainPID')).MainPID);
     const tKill = Date.now();
     await ct.execOk(['kill', '-KILL', String(victim)]);
-    await waitFor('fake-tomcat restarted by the agent', 60_000, async () => {
+    await waitFor(async () => {
       const s = await show('fake-tomcat.service', 'ActiveState', 'MainPID');
       return s.ActiveState === 'active' && Number(s.MainPID) !== victim && Number(s.MainPID) > 0 && s;
-    });
+    }, 60_000, { what: 'fake-tomcat restarted by the agent', intervalMs: 200, detail: journalTail });
     await waitHealthy();
     const events = (await ct.journal(UNIT, ['-o', 'cat'])).split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { event: string }).event);
     for (const e of ['agent.start', 'service.down', 'restart.start', 'restart.ok']) assert.ok(events.includes(e), `${e} not logged: ${events.join(' ')}`);

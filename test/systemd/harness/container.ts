@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../../helpers/wait.js';
 import { makeCgroups, removeCgroups } from './cgroups.js';
 import { alive, describeResult, type ExecResult, type Log, readText, run, safeReaddir, sleep, startTime, tail } from './host.js';
 import { ensureRootfs } from './rootfs.js';
@@ -51,16 +52,6 @@ export interface Timings {
   bootMs: number;
   /** what is-system-running printed: running, degraded, ... */
   systemState: string;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 const live = new Set<Container>();
@@ -191,7 +182,7 @@ export class Container {
     this.writeState();
 
     // The container's PID 1 is nspawn's child running systemd.
-    this.leaderPid = await waitFor('the container systemd to start', 30_000, () => {
+    this.leaderPid = await waitFor(() => {
       if (this.hasExited) throw new Error('systemd-nspawn exited during boot');
       const pid = child.pid;
       if (!pid) return undefined;
@@ -201,7 +192,7 @@ export class Container {
         }
       }
       return undefined;
-    });
+    }, 30_000, { what: 'the container systemd to start', onError: 'throw' });
     this.writeState();
 
     const timeout = opts.bootTimeoutMs ?? 120_000;
