@@ -1,22 +1,26 @@
-// `ha-watchdog run`: the long-running agent. node-cron ticks the polls (a first poll at
-// once); polls never overlap; SIGHUP reloads; SIGTERM/SIGINT finish what is in flight,
-// save the memory and exit 0.
+// `ha-watchdog run`: the long-running agent, as start / reload / stop over a PollLoop.
+// node-cron ticks the polls (a first poll at once); SIGHUP reloads; SIGTERM/SIGINT
+// finish what is in flight, save the memory and exit 0.
 import { KILL_AFTER_MS } from '../actions/command.js';
 import { formatDuration } from '../config/duration.js';
 import { ConfigError, formatProblem } from '../config/errors.js';
 import { cronExpression } from '../config/interval.js';
 import { loadConfig, type Config } from '../config/load.js';
-import type { Logger } from '../log.js';
-import { Agent, criticalOf, logEvent } from './agent.js';
 import { serveControl } from '../control/serve.js';
-import { hostHealth } from '../serve/healthz.js';
-import { acquireLock } from './lock.js';
-import { Outlets } from '../serve/outlets.js';
-import { PidWatch } from './pid-watch.js';
-import { createNotifier } from '../systemd/notify.js';
-import { restoreState } from './state.js';
+import type { ControlServer } from '../control/server.js';
 import { localSide } from '../doctor/side.js';
+import type { Logger } from '../log.js';
 import { vipHeld } from '../probes/vip-held.js';
+import { hostHealth } from '../serve/healthz.js';
+import { Outlets } from '../serve/outlets.js';
+import { createNotifier, type Notifier } from '../systemd/notify.js';
+import { Agent, criticalOf, logEvent } from './agent.js';
+import { acquireLock, type LockResult } from './lock.js';
+import { PidWatch } from './pid-watch.js';
+import { healthzAliveMs, PollLoop, watchdogAliveMs } from './poll-loop.js';
+import { restoreState } from './state.js';
+
+type Lock = Extract<LockResult, { ok: true }>;
 
 /**
  * A poll waits this long for its probes' answers, then decides on those it has; a
@@ -35,213 +39,220 @@ export interface DaemonOptions {
 
 /** Resolves with the exit code once the agent has stopped. */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
-  const { log } = opts;
-  let config: Config;
+  const daemon = await Daemon.start(opts);
+  if (typeof daemon === 'number') return daemon;
+  return new Promise<number>((resolve) => {
+    const onHup = () => void daemon.reload();
+    const onStop = (signal: string) =>
+      void daemon.stop(signal).then((stopped) => {
+        if (!stopped) return; // a second signal while stopping
+        process.off('SIGHUP', onHup);
+        resolve(0);
+      });
+    process.on('SIGHUP', onHup);
+    process.once('SIGTERM', () => onStop('SIGTERM'));
+    process.once('SIGINT', () => onStop('SIGINT'));
+  });
+}
+
+type Cron = typeof import('node-cron').default;
+type CronTask = ReturnType<Cron['schedule']>;
+
+/** The config, or the exit-worthy problem logged as `config.invalid`; its warnings logged either way. */
+function loadAndSay(opts: DaemonOptions, refused: string): Config | undefined {
   try {
-    config = loadConfig(opts.configPath);
+    const config = loadConfig(opts.configPath);
+    for (const w of config.warnings ?? []) opts.log.warn({ event: 'config.warning', file: config.file, key: w.key, reason: w.message }, formatProblem(w));
+    return config;
   } catch (e) {
     const errors = e instanceof ConfigError ? e.problems : [{ message: (e as Error).message }];
-    log.error({ event: 'config.invalid', file: opts.configPath, errors }, `invalid config, not starting:\n${(e as Error).message}`);
-    return 1;
+    opts.log.error({ event: 'config.invalid', file: opts.configPath, errors }, `${refused}:\n${(e as Error).message}`);
+    return undefined;
   }
-  // A dry run acts on nothing, so it neither takes the lock nor writes the state.
-  const lock = opts.dryRun ? null : acquireLock(config.stateDir, 'ha-watchdog run');
-  if (lock && !lock.ok) {
-    if (lock.unsafe) log.error({ event: 'statedir.refused', reason: lock.reason }, `not starting: ${lock.reason}`);
-    else log.error({ event: 'lock.held', reason: lock.reason, owner: lock.owner }, `another agent is in charge: lock ${lock.reason}`);
-    return 1;
-  }
-  if (lock?.ok && lock.tookOverFrom) {
-    log.warn({ event: 'lock.stale', owner: lock.tookOverFrom }, `took over a stale lock from pid ${lock.tookOverFrom.pid}`);
-  }
+}
 
-  const restored = restoreState(config);
-  for (const e of restored.events) logEvent(log, e);
-  let lastPollEnd = Date.now();
-  let kick = () => {};
-  const outlets = new Outlets({
-    log,
-    // /healthz: alive while polls complete (a poll is bounded by its probe timeouts).
-    alive: () => Date.now() - lastPollEnd < 3 * config.interval + 10_000,
-    health: () => hostHealth(agent.memory, criticalOf(config), agent.last?.observations.keepalived.running, agent.lastPollAt, Date.now(), pidWatch.gone().map((g) => g.owner), vipNow(config)),
-    // `doctor` on the peer: this host's keepalived.conf, summarized (read on each ask).
-    pair: (nonce) => localSide(config, nonce),
-  });
-  const agent: Agent = new Agent(config, restored.memory, {
-    log,
-    dryRun: opts.dryRun,
-    persist: true,
-    onEvent: (e) => outlets.send(e),
-    onOutcome: () => kick(),
-    waitMs: POLL_WAIT_MS,
-    onLate: () => kick(),
-  });
-  const pidWatch = new PidWatch(
-    () => agent.knownPids(),
-    (gone) => {
-      log.debug({ event: 'pid.vanished', gone }, `gone: ${gone.map((g) => `${g.owner} pid ${g.pid}`).join(', ')}; polling now`);
-      kick();
-    },
-  );
-  for (const w of config.warnings ?? []) log.warn({ event: 'config.warning', file: config.file, key: w.key, reason: w.message }, formatProblem(w));
-  await outlets.apply(config);
-  // After the lock: only the agent in charge answers `status` and takes `pause`. A dry
-  // run takes no lock, so it serves no socket (it must not hold the real agent's).
-  const control = opts.dryRun ? null : await serveControl({ agent, config: () => config, log, version: opts.version, startedAt: Date.now(), dryRun: opts.dryRun, pollNow: () => kick() });
-  const notify = createNotifier(process.env, { onError: (e) => log.warn({ event: 'notify.failed', reason: e.message }, `sd_notify: ${e.message}`) });
-  log.info(
-    { event: 'agent.start', version: opts.version, config: config.file, interval: formatDuration(config.interval), dryRun: opts.dryRun || undefined, services: Object.keys(config.services), control: control?.path },
-    `ha-watchdog ${opts.version} started${opts.dryRun ? ' (dry run)' : ''}`,
-  );
+class Daemon {
+  private stopping = false;
+  private task?: CronTask;
+  private stopKeepAlive = () => {};
+  private readonly loop: PollLoop;
+  private readonly agent: Agent;
+  private readonly pidWatch: PidWatch;
+  private readonly outlets: Outlets;
+  private readonly notify: Notifier;
+  private control: ControlServer | null = null;
 
-  const { default: cron } = await import('node-cron');
-  let polling: Promise<void> | null = null;
-  let stopping = false;
-  let ready = false;
-  let again = false;
-  // systemd's watchdog is fed by a timer while polls keep completing: a blocked event
-  // loop (no timer) or a poll loop that stopped (no recent poll) gets the agent restarted.
-  const stopKeepAlive = notify.keepAlive(() => Date.now() - lastPollEnd < 2 * config.interval + 60_000);
-
-  // A failing service not yet down is probed again after its retryDelay, not at the
-  // next tick: fall counts probes. One timer, owned by the loop.
-  let retryTimer: NodeJS.Timeout | undefined;
-  const pollOnce = async () => {
-    try {
-      const r = await agent.poll();
-      clearTimeout(retryTimer);
-      if (r.retryInMs !== undefined) retryTimer = setTimeout(() => kick(), r.retryInMs);
-      outlets.observe(r, agent.memory);
-      if (r.durationMs > config.interval) {
-        log.warn({ event: 'poll.slow', durationMs: r.durationMs, interval: config.interval }, `poll took ${r.durationMs} ms, longer than the ${formatDuration(config.interval)} interval`);
-      }
-    } catch (e) {
-      // The loop never dies on a probe or action failure; this is the last net.
-      log.error({ event: 'poll.error', reason: (e as Error).stack ?? String(e) }, `poll failed: ${(e as Error).message}`);
-    }
-    lastPollEnd = Date.now();
-    if (!ready) {
-      ready = true;
-      notify.ready(agent.summary());
-    } else notify.status(agent.summary());
-    notify.watchdog();
-  };
-
-  const tick = () => {
-    if (stopping) return;
-    if (polling) {
-      // Never skipped: run this tick right after the poll in progress (a poll waits at
-      // most POLL_WAIT_MS for probes, so only a stuck peer or a slow disk makes it long).
-      again = true;
-      if (Date.now() - pollStartedAt >= config.interval) log.warn({ event: 'poll.slow', interval: config.interval }, 'previous poll still running; this tick runs after it');
-      return;
-    }
-    polling = run();
-  };
-
-  let pollStartedAt = 0;
-  const run = (): Promise<void> => {
-    pollStartedAt = Date.now();
-    return pollOnce().finally(() => {
-      polling = null;
-      if (again && !stopping) {
-        again = false;
-        polling = run();
-      }
+  private constructor(
+    private config: Config,
+    private readonly opts: DaemonOptions,
+    private readonly lock: Lock | null,
+    private readonly cron: Cron,
+  ) {
+    const { log } = opts;
+    const restored = restoreState(config);
+    for (const e of restored.events) logEvent(log, e);
+    const kick = () => this.loop.kick();
+    this.outlets = new Outlets({
+      log,
+      alive: () => Date.now() - this.loop.lastEnd < healthzAliveMs(this.config.interval),
+      health: () => this.health(),
+      // `doctor` on the peer: this host's keepalived.conf, summarized (read on each ask).
+      pair: (nonce) => localSide(this.config, nonce),
     });
-  };
+    this.agent = new Agent(config, restored.memory, { log, dryRun: opts.dryRun, persist: true, onEvent: (e) => this.outlets.send(e), onOutcome: kick, waitMs: POLL_WAIT_MS, onLate: kick });
+    this.pidWatch = new PidWatch(
+      () => this.agent.knownPids(),
+      (gone) => {
+        log.debug({ event: 'pid.vanished', gone }, `gone: ${gone.map((g) => `${g.owner} pid ${g.pid}`).join(', ')}; polling now`);
+        kick();
+      },
+    );
+    this.notify = createNotifier(process.env, { onError: (e) => log.warn({ event: 'notify.failed', reason: e.message }, `sd_notify: ${e.message}`) });
+    this.loop = new PollLoop({
+      interval: config.interval,
+      poll: () => this.poll(),
+      onPolled: () => this.polled(),
+      // The loop never dies on a probe or action failure; this is the last net.
+      onError: (e) => log.error({ event: 'poll.error', reason: (e as Error).stack ?? String(e) }, `poll failed: ${(e as Error).message}`),
+      // Never skipped: the tick runs right after the poll in progress (a poll waits at most
+      // POLL_WAIT_MS for probes, so only a stuck peer or a slow disk makes it long).
+      onOverrun: () => log.warn({ event: 'poll.slow', interval: this.config.interval }, 'previous poll still running; this tick runs after it'),
+    });
+  }
 
-  // Out of schedule: a known pid vanished, or an action finished. Acted on now, not at
-  // the next tick (after the current poll if one is running; never two at once).
-  kick = () => {
-    if (stopping) return;
-    if (polling) again = true;
-    else polling = run();
-  };
-  pidWatch.start();
+  /** The daemon running, or the exit code when it cannot start. */
+  static async start(opts: DaemonOptions): Promise<Daemon | number> {
+    const { log } = opts;
+    const config = loadAndSay(opts, 'invalid config, not starting');
+    if (!config) return 1;
+    // A dry run acts on nothing, so it neither takes the lock nor writes the state.
+    const lock = opts.dryRun ? null : acquireLock(config.stateDir, 'ha-watchdog run');
+    if (lock && !lock.ok) {
+      if (lock.unsafe) log.error({ event: 'statedir.refused', reason: lock.reason }, `not starting: ${lock.reason}`);
+      else log.error({ event: 'lock.held', reason: lock.reason, owner: lock.owner }, `another agent is in charge: lock ${lock.reason}`);
+      return 1;
+    }
+    if (lock?.ok && lock.tookOverFrom) log.warn({ event: 'lock.stale', owner: lock.tookOverFrom }, `took over a stale lock from pid ${lock.tookOverFrom.pid}`);
+    const { default: cron } = await import('node-cron');
+    const d = new Daemon(config, opts, lock?.ok ? lock : null, cron);
+    await d.outlets.apply(config);
+    // After the lock: only the agent in charge answers `status` and takes `pause`. A dry
+    // run takes no lock, so it serves no socket (it must not hold the real agent's).
+    if (!opts.dryRun) d.control = await serveControl({ agent: d.agent, config: () => d.config, log, version: opts.version, startedAt: Date.now(), dryRun: opts.dryRun, pollNow: () => d.loop.kick() });
+    log.info(
+      { event: 'agent.start', version: opts.version, config: config.file, interval: formatDuration(config.interval), dryRun: opts.dryRun || undefined, services: Object.keys(config.services), control: d.control?.path },
+      `ha-watchdog ${opts.version} started${opts.dryRun ? ' (dry run)' : ''}`,
+    );
+    // systemd's watchdog is fed by a timer while polls keep completing: a blocked event
+    // loop (no timer) or a poll loop that stopped (no recent poll) gets the agent restarted.
+    d.stopKeepAlive = d.notify.keepAlive(() => Date.now() - d.loop.lastEnd < watchdogAliveMs(d.config.interval));
+    d.pidWatch.start();
+    d.schedule();
+    d.loop.tick(); // the first poll at once, not at the first cron tick
+    return d;
+  }
 
-  // node-cron would print its own warnings (a missed tick when the event loop was
-  // blocked) to the console; they go into the JSON log instead.
-  const cronLog = {
-    info: (m: string) => log.debug({ event: 'cron' }, m),
-    debug: (m: string | Error) => log.debug({ event: 'cron' }, String(m)),
-    warn: (m: string) => log.warn({ event: 'poll.missed', reason: m }, `scheduler: ${m}`),
-    error: (m: string | Error) => log.error({ event: 'poll.error', reason: String(m) }, `scheduler: ${String(m)}`),
-  };
-  const schedule = (c: Config) => cron.schedule(cronExpression(c.interval)!, tick, { name: 'ha-watchdog-poll', logger: cronLog });
-  let task = schedule(config);
-  tick(); // the first poll at once, not at the first cron tick
-
-  const reload = async () => {
-    let next: Config;
-    try {
-      next = loadConfig(opts.configPath);
-    } catch (e) {
-      const errors = e instanceof ConfigError ? e.problems : [{ message: (e as Error).message }];
-      log.error({ event: 'config.invalid', file: opts.configPath, errors }, `reload refused, keeping the running config:\n${(e as Error).message}`);
+  /** SIGHUP: a valid config replaces the running one from the next poll; an invalid one is refused, the old one kept. */
+  async reload(): Promise<void> {
+    const { log } = this.opts;
+    const next = loadAndSay(this.opts, 'reload refused, keeping the running config');
+    if (!next) return;
+    if (next.stateDir !== this.config.stateDir) {
+      log.error({ event: 'config.invalid', file: this.opts.configPath, reason: `stateDir changed from ${this.config.stateDir} to ${next.stateDir}; that needs a restart` }, 'reload refused: stateDir cannot change on reload');
       return;
     }
-    if (next.stateDir !== config.stateDir) {
-      log.error({ event: 'config.invalid', file: opts.configPath, reason: `stateDir changed from ${config.stateDir} to ${next.stateDir}; that needs a restart` }, 'reload refused: stateDir cannot change on reload');
-      return;
-    }
-    notify.reloading();
-    const intervalChanged = next.interval !== config.interval;
-    config = next;
-    await agent.reload(next);
-    for (const w of next.warnings ?? []) log.warn({ event: 'config.warning', file: next.file, key: w.key, reason: w.message }, formatProblem(w));
-    await outlets.apply(next);
+    this.notify.reloading();
+    const intervalChanged = next.interval !== this.config.interval;
+    this.config = next;
+    await this.agent.reload(next);
+    await this.outlets.apply(next);
     if (intervalChanged) {
-      await task.stop();
-      task = schedule(next);
+      this.loop.interval = next.interval;
+      await this.task?.stop();
+      this.schedule();
     }
     log.info({ event: 'config.reload', file: next.file, interval: formatDuration(next.interval), services: Object.keys(next.services) }, 'config reloaded; applies from the next poll');
-    notify.ready(agent.summary());
-  };
+    this.notify.ready(this.agent.summary());
+  }
 
-  return new Promise<number>((resolve) => {
-    const onHup = () => void reload();
-    const shutdown = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      // Nothing here may end the process early: a read-only or vanished stateDir (or any
-      // step failing) is a logged warning, and the agent still exits 0.
-      const step = async (what: string, f: () => unknown) => {
-        try {
-          await f();
-        } catch (e) {
-          log.warn({ event: 'agent.stop_problem', step: what, reason: (e as Error).message }, `stopping: ${what}: ${(e as Error).message}`);
-        }
-      };
-      notify.stopping(`stopping (${signal}): finishing what is in flight`);
-      log.info({ event: 'agent.stopping', signal }, `${signal}: finishing what is in flight`);
-      await step('control socket', () => control?.close());
-      pidWatch.stop();
-      clearTimeout(retryTimer);
-      await step('scheduler', () => task.stop());
-      await polling;
-      // Each command is bounded by its own timeout (then TERM, then KILL).
-      const longest = Math.max(config.keepalived.start.timeout, config.keepalived.stop?.timeout ?? 10_000, ...Object.values(config.services).map((s) => s.restart?.timeout ?? 0));
-      const settled = await agent.settle(longest + KILL_AFTER_MS + 1000);
-      // What ended while stopping is saved as ended (not "restarting").
-      await step('outcomes', () => agent.absorbOutcomes());
-      await step('state', () => agent.persist());
-      await step('outlets', () => outlets.close());
-      await step('probes', () => agent.close());
-      if (lock?.ok) {
-        const r = lock.release();
-        if (!r.released) log.warn({ event: 'lock.release_failed', reason: r.reason }, `${r.reason ?? 'cannot remove the lock'}; the next agent takes it over (its owner is gone)`);
+  /**
+   * SIGTERM/SIGINT: finish what is in flight, save, release. Nothing here may end the
+   * process early: a read-only or vanished stateDir (or any step failing) is a logged
+   * warning, and the agent still exits 0. False when already stopping.
+   */
+  async stop(signal: string): Promise<boolean> {
+    if (this.stopping) return false;
+    this.stopping = true;
+    const { log } = this.opts;
+    const step = async (what: string, f: () => unknown) => {
+      try {
+        await f();
+      } catch (e) {
+        log.warn({ event: 'agent.stop_problem', step: what, reason: (e as Error).message }, `stopping: ${what}: ${(e as Error).message}`);
       }
-      stopKeepAlive();
-      await step('sd_notify', () => notify.flush());
-      log.info({ event: 'agent.stop', signal, settled }, 'stopped');
-      process.off('SIGHUP', onHup);
-      resolve(0);
     };
-    process.on('SIGHUP', onHup);
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-    process.once('SIGINT', () => void shutdown('SIGINT'));
-  });
+    this.notify.stopping(`stopping (${signal}): finishing what is in flight`);
+    log.info({ event: 'agent.stopping', signal }, `${signal}: finishing what is in flight`);
+    await step('control socket', () => this.control?.close());
+    this.pidWatch.stop();
+    await step('scheduler', () => this.task?.stop());
+    await this.loop.stop();
+    // Each command is bounded by its own timeout (then TERM, then KILL).
+    const settled = await this.agent.settle(longestCommand(this.config) + KILL_AFTER_MS + 1000);
+    // What ended while stopping is saved as ended (not "restarting").
+    await step('outcomes', () => this.agent.absorbOutcomes());
+    await step('state', () => this.agent.persist());
+    await step('outlets', () => this.outlets.close());
+    await step('probes', () => this.agent.close());
+    const released = this.lock?.release();
+    if (released && !released.released) log.warn({ event: 'lock.release_failed', reason: released.reason }, `${released.reason ?? 'cannot remove the lock'}; the next agent takes it over (its owner is gone)`);
+    this.stopKeepAlive();
+    await step('sd_notify', () => this.notify.flush());
+    log.info({ event: 'agent.stop', signal, settled }, 'stopped');
+    return true;
+  }
+
+  private async poll(): Promise<{ retryInMs?: number }> {
+    const r = await this.agent.poll();
+    this.outlets.observe(r, this.agent.memory);
+    if (r.durationMs > this.config.interval) {
+      this.opts.log.warn({ event: 'poll.slow', durationMs: r.durationMs, interval: this.config.interval }, `poll took ${r.durationMs} ms, longer than the ${formatDuration(this.config.interval)} interval`);
+    }
+    return r;
+  }
+
+  private ready = false;
+  private polled(): void {
+    if (!this.ready) {
+      this.ready = true;
+      this.notify.ready(this.agent.summary());
+    } else this.notify.status(this.agent.summary());
+    this.notify.watchdog();
+  }
+
+  private schedule(): void {
+    const { log } = this.opts;
+    // node-cron would print its own warnings (a missed tick when the event loop was
+    // blocked) to the console; they go into the JSON log instead.
+    const logger = {
+      info: (m: string) => log.debug({ event: 'cron' }, m),
+      debug: (m: string | Error) => log.debug({ event: 'cron' }, String(m)),
+      warn: (m: string) => log.warn({ event: 'poll.missed', reason: m }, `scheduler: ${m}`),
+      error: (m: string | Error) => log.error({ event: 'poll.error', reason: String(m) }, `scheduler: ${String(m)}`),
+    };
+    this.task = this.cron.schedule(cronExpression(this.config.interval)!, () => this.loop.tick(), { name: 'ha-watchdog-poll', logger });
+  }
+
+  /** /healthz: this host's health as the peer and load balancers read it. */
+  private health() {
+    const a = this.agent;
+    return hostHealth(a.memory, criticalOf(this.config), a.last?.observations.keepalived.running, a.lastPollAt, Date.now(), this.pidWatch.gone().map((g) => g.owner), vipNow(this.config));
+  }
+}
+
+/** The longest any configured command may run before it is killed. */
+function longestCommand(c: Config): number {
+  return Math.max(c.keepalived.start.timeout, c.keepalived.stop?.timeout ?? 10_000, ...Object.values(c.services).map((s) => s.restart?.timeout ?? 0));
 }
 
 /** Whether this host has the VIP right now, for /healthz (the peer compares it with its own). */
@@ -249,4 +260,3 @@ function vipNow(c: Config): { address: string; held: boolean } | undefined {
   const v = c.keepalived.vip ? vipHeld(c.keepalived.vip.url) : undefined;
   return v && v.held !== 'unknown' && v.address ? { address: v.address, held: v.held } : undefined;
 }
-
