@@ -647,14 +647,14 @@ const BY_ID = new Map<string, ScenarioSpec>(Object.values(SCENARIOS).map((s) => 
 
 /** The scenario of a name, or of an id as its alias ('2' is kill-restart-fails); throws on an unknown key. */
 export function scenario(key: string): ScenarioSpec {
-  const s = (SCENARIOS as Record<string, ScenarioSpec | undefined>)[key] ?? BY_ID.get(key);
+  const s = Object.hasOwn(SCENARIOS, key) ? SCENARIOS[key as ScenarioName] : BY_ID.get(key);
   if (!s) throw new Error(`unknown scenario ${key} (${Object.values(SCENARIOS).map(scenarioLabel).join(', ')})`);
   return s;
 }
 
 /** Whether key names a scenario (or is an id's alias). */
 export function isScenarioKey(key: string): key is ScenarioKey {
-  return key in SCENARIOS || BY_ID.has(key);
+  return Object.hasOwn(SCENARIOS, key) || BY_ID.has(key);
 }
 
 /** "kill-restart-fails (2)"; a realistic one (its id is its name): "slow-crash". */

@@ -49,6 +49,7 @@ describe('the lab scenario table', () => {
 
   it('refuses an unknown key, listing the known ones', () => {
     assert.equal(isScenarioKey('14'), false);
+    assert.equal(isScenarioKey('toString'), false);
     assert.throws(() => scenario('14'), /unknown scenario 14 \(kill-restart-works \(1\), .*slow-crash/);
   });
 });
