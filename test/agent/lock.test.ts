@@ -58,15 +58,23 @@ describe('agent: lock', () => {
     const racer = join(d, 'racer.mts');
     writeFileSync(
       racer,
-      `import { acquireLock } from ${JSON.stringify(join(here, '../../src/agent/lock.ts'))};
+      `import { existsSync } from 'node:fs';\nimport { acquireLock } from ${JSON.stringify(join(here, '../../src/agent/lock.ts'))};
 const r = acquireLock(${JSON.stringify(d)}, 'racer');
 console.log(r.ok ? 'won' : 'lost');
-setTimeout(() => { if (r.ok) r.release(); }, 1500);`,
+// The winner holds the lock until every racer has tried (a slow machine starts them far apart).
+const t = setInterval(() => { if (existsSync(${JSON.stringify(join(d, 'all-tried'))})) { clearInterval(t); if (r.ok) r.release(); } }, 50);`,
     );
     const tsx = join(here, '../../node_modules/.bin/tsx');
+    const exited: Array<Promise<void>> = [];
     const results = await Promise.all(
-      Array.from({ length: 6 }, () => new Promise<string>((res) => execFile(tsx, [racer], (_e, out) => res(out.trim())))),
+      Array.from({ length: 6 }, () => new Promise<string>((res) => {
+        const c = execFile(tsx, [racer], { timeout: 60_000 }, () => {});
+        exited.push(new Promise((done) => c.once('exit', () => done())));
+        c.stdout!.once('data', (out) => res(String(out).trim()));
+      })),
     );
+    writeFileSync(join(d, 'all-tried'), '');
+    await Promise.all(exited);
     assert.equal(results.filter((x) => x === 'won').length, 1, results.join(','));
     rmSync(d, { recursive: true });
   });
