@@ -15,6 +15,7 @@ import { hostHealth } from '../serve/healthz.js';
 import { Outlets } from '../serve/outlets.js';
 import { createNotifier, type Notifier } from '../systemd/notify.js';
 import { Agent, criticalOf, logEvent } from './agent.js';
+import { cheapenTask } from './cron-time.js';
 import { acquireLock, type LockResult } from './lock.js';
 import { PidWatch } from './pid-watch.js';
 import { healthzAliveMs, PollLoop, watchdogAliveMs } from './poll-loop.js';
@@ -240,7 +241,13 @@ class Daemon {
       warn: (m: string) => log.warn({ event: 'poll.missed', reason: m }, `scheduler: ${m}`),
       error: (m: string | Error) => log.error({ event: 'poll.error', reason: String(m) }, `scheduler: ${String(m)}`),
     };
-    this.task = this.cron.schedule(cronExpression(this.config.interval)!, () => this.loop.tick(), { name: 'ha-watchdog-poll', logger });
+    const expression = cronExpression(this.config.interval)!;
+    const task = this.cron.createTask(expression, () => this.loop.tick(), { name: 'ha-watchdog-poll', logger });
+    // node-cron ticks as before; its next-match walk and per-tick contexts are plain
+    // Date arithmetic instead of Intl (src/agent/cron-time.ts).
+    cheapenTask(task, expression);
+    this.task = task;
+    void task.start();
   }
 
   /** /healthz: this host's health as the peer and load balancers read it. */
