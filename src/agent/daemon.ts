@@ -147,8 +147,9 @@ class Daemon {
     // systemd's watchdog is fed by a timer while polls keep completing: a blocked event
     // loop (no timer) or a poll loop that stopped (no recent poll) gets the agent restarted.
     d.stopKeepAlive = d.notify.keepAlive(() => Date.now() - d.loop.lastEnd < watchdogAliveMs(d.config.interval));
-    d.pidWatch.start();
     d.schedule();
+    // Its ticks share the scheduler's wake-ups: the one due with a poll runs in the cron tick.
+    d.pidWatch.start({ nextPollAt: () => d.task?.getNextRun()?.getTime() });
     d.loop.tick(); // the first poll at once, not at the first cron tick
     return d;
   }
@@ -215,6 +216,7 @@ class Daemon {
 
   private async poll(): Promise<{ retryInMs?: number }> {
     const r = await this.agent.poll();
+    this.pidWatch.resume(); // pids found by this poll, if the watch had none
     this.outlets.observe(r, this.agent.memory);
     if (r.durationMs > this.config.interval) {
       this.opts.log.warn({ event: 'poll.slow', durationMs: r.durationMs, interval: this.config.interval }, `poll took ${r.durationMs} ms, longer than the ${formatDuration(this.config.interval)} interval`);
@@ -242,7 +244,14 @@ class Daemon {
       error: (m: string | Error) => log.error({ event: 'poll.error', reason: String(m) }, `scheduler: ${String(m)}`),
     };
     const expression = cronExpression(this.config.interval)!;
-    const task = this.cron.createTask(expression, () => this.loop.tick(), { name: 'ha-watchdog-poll', logger });
+    const task = this.cron.createTask(
+      expression,
+      () => {
+        this.pidWatch.due(); // the pid watch's round for this moment, on this wake-up
+        this.loop.tick();
+      },
+      { name: 'ha-watchdog-poll', logger },
+    );
     // node-cron ticks as before; its next-match walk and per-tick contexts are plain
     // Date arithmetic instead of Intl (src/agent/cron-time.ts).
     cheapenTask(task, expression);

@@ -97,4 +97,42 @@ describe('PidWatch', () => {
     const set: KnownPids = { tomcat: { match: 'x', pids: [{ pid, startTime: readStat(pid)!.startTime - 1 }] } };
     assert.deepEqual(new PidWatch(() => set, () => undefined).tick(), [{ owner: 'tomcat', pid }]);
   });
+  it('with no known pid it does not wake up, until a poll finds some (resume)', async () => {
+    let set: KnownPids = { tomcat: { match: 'x', pids: [] } };
+    const w = new PidWatch(() => set, () => undefined, 50);
+    let ticks = 0;
+    const tick = w.tick.bind(w);
+    w.tick = () => (ticks++, tick());
+    w.start();
+    await sleep(300);
+    assert.equal(ticks, 0, 'no timer while nothing is known');
+    set = known('tomcat', [sleeper()]);
+    w.resume();
+    await sleep(300);
+    w.stop();
+    assert.ok(ticks >= 3, `ticking again once pids are known: ${ticks} ticks in 300 ms at 50 ms`);
+  });
+
+  it('leaves the round that falls on a scheduled poll to the scheduler (due), on whole multiples of the period', async () => {
+    const set = known('tomcat', [sleeper()]);
+    const w = new PidWatch(() => set, () => undefined, 50);
+    const at: number[] = [];
+    const tick = w.tick.bind(w);
+    w.tick = () => (at.push(Date.now()), tick());
+    // A "poll" every 100 ms: every other round is the scheduler's.
+    w.start({ nextPollAt: () => (Math.floor(Date.now() / 100) + 1) * 100 });
+    await sleep(620);
+    w.stop();
+    assert.ok(at.length >= 4 && at.length <= 7, `about 6 rounds of its own in 600 ms, got ${at.length}`);
+    for (const t of at) assert.ok(t % 100 >= 40 && t % 100 <= 70, `its own rounds fall between the polls (at ${t % 100} ms past a multiple of 100)`);
+    let count = 0;
+    const w2 = new PidWatch(() => set, () => undefined, 50);
+    w2.tick = () => (count++, []);
+    w2.due();
+    assert.equal(count, 0, 'due() before start(): nothing');
+    w2.start();
+    w2.due();
+    w2.stop();
+    assert.equal(count, 1, 'due(): one round at once');
+  });
 });
