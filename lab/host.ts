@@ -16,7 +16,7 @@ export type Signal = 'KILL' | 'TERM' | 'STOP' | 'CONT' | 'INT' | 'HUP';
 export interface AgentState {
   version?: number;
   services?: Record<string, { startMs?: number; [k: string]: unknown }>;
-  keepalived?: Record<string, unknown>;
+  keepalived?: { vip?: { handoverMs?: number }; [k: string]: unknown };
   [k: string]: unknown;
 }
 

@@ -35,7 +35,8 @@ export const LEARNED_SERVICE_KEYS = ['startMs', 'startFrom', 'startAt'] as const
  * for a service starting: a "start" of 0.1 s would overwrite the learned one.
  */
 export const KEPT_SERVICE_KEYS = ['pids'] as const;
-export const LEARNED_KEEPALIVED_KEYS = ['handoverMs'] as const;
+/** What the keepalived memory learned (its `vip` group): the handover's cost. */
+export const LEARNED_KEEPALIVED_VIP_KEYS = ['handoverMs'] as const;
 
 export interface ResetOptions {
   log?: (msg: string) => void;
@@ -46,7 +47,7 @@ export interface ResetOptions {
 export interface Learned {
   /** state.json services.tomcat.startMs after the reset (undefined: nothing learned yet). */
   tomcatStartMs?: number;
-  /** state.json keepalived.handoverMs after the reset. */
+  /** state.json keepalived.vip.handoverMs after the reset. */
   handoverMs?: number;
 }
 
@@ -104,7 +105,7 @@ async function respawnProblem(h: Host): Promise<string> {
 /** The agent's fresh memory with what it learned kept; from the agent's own build (the lab's agentCli). */
 async function rebuildState(lab: Lab, h: Host): Promise<boolean> {
   const file = h.agentStateFile;
-  let old: { services?: Record<string, Record<string, unknown>>; keepalived?: Record<string, unknown> } | undefined;
+  let old: { services?: Record<string, Record<string, unknown>>; keepalived?: { vip?: Record<string, unknown> } } | undefined;
   try {
     old = JSON.parse(readFileSync(file, 'utf8')) as typeof old;
   } catch {
@@ -113,7 +114,7 @@ async function rebuildState(lab: Lab, h: Host): Promise<boolean> {
   const dist = dirname(lab.agentCli);
   try {
     const svc = (await import(pathToFileURL(join(dist, 'policy', 'service.js')).href)) as { freshServiceMemory: () => Record<string, unknown> };
-    const ka = (await import(pathToFileURL(join(dist, 'policy', 'keepalived.js')).href)) as { freshKeepalivedMemory: () => Record<string, unknown> };
+    const ka = (await import(pathToFileURL(join(dist, 'policy', 'keepalived.js')).href)) as { freshKeepalivedMemory: () => { vip: Record<string, unknown> } };
     const pick = (o: Record<string, unknown> | undefined, keys: readonly string[]) =>
       Object.fromEntries(keys.filter((k) => o?.[k] !== undefined).map((k) => [k, o![k]]));
     const services: Record<string, unknown> = {};
@@ -121,7 +122,8 @@ async function rebuildState(lab: Lab, h: Host): Promise<boolean> {
       const learned = pick(mem, [...LEARNED_SERVICE_KEYS, ...KEPT_SERVICE_KEYS]);
       if (Object.keys(learned).length) services[name] = { ...svc.freshServiceMemory(), ...learned };
     }
-    const memory = { version: 1, services, keepalived: { ...ka.freshKeepalivedMemory(), ...pick(old?.keepalived, LEARNED_KEEPALIVED_KEYS) } };
+    const fresh = ka.freshKeepalivedMemory();
+    const memory = { version: 1, services, keepalived: { ...fresh, vip: { ...fresh.vip, ...pick(old?.keepalived?.vip, LEARNED_KEEPALIVED_VIP_KEYS) } } };
     writeFileSync(file, JSON.stringify(memory), { mode: 0o600 });
     return true;
   } catch {
@@ -242,7 +244,7 @@ export async function resetLab(lab: Lab, opts: ResetOptions = {}): Promise<Reset
   const learned = {} as Record<HostName, Learned>;
   for (const h of HOSTS) {
     const st = lab.hosts[h].readAgentState();
-    const ho = st?.keepalived?.handoverMs;
+    const ho = st?.keepalived?.vip?.handoverMs;
     learned[h] = { tomcatStartMs: lab.hosts[h].learnedStartMs('tomcat'), handoverMs: typeof ho === 'number' ? ho : undefined };
   }
   return { ms: Date.now() - t0, actions, learned, memoryKept };

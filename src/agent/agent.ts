@@ -234,7 +234,7 @@ export class Agent {
   /** Maintenance off (`ha-watchdog resume`); acting again from the next poll. */
   resume(opts: { by?: string } = {}, now = Date.now()): { wasPaused: boolean; wasFlapping: boolean; persisted: boolean } {
     const was = this.memory.maintenance;
-    const flapping = this.memory.keepalived.flapping === true;
+    const flapping = this.memory.keepalived.release.flapping === true;
     if (!was && !flapping) return { wasPaused: false, wasFlapping: false, persisted: true };
     this.memory = resumeMemory(this.memory);
     const persisted = this.persist();

@@ -44,14 +44,14 @@ export function buildReport(
   }
   // Anything this pass had to do (a restart, starting keepalived) is "degraded but handled".
   if (actions.length || events.some((e) => e.event === 'restart.ok' || e.event === 'service.recovered')) raise(EXIT.warning);
-  if (events.some((e) => e.event === 'failover') || memory.keepalived.failedOver) raise(EXIT.critical);
+  if (events.some((e) => e.event === 'failover') || memory.keepalived.release.active) raise(EXIT.critical);
   if (!obs.keepalived.running) raise(EXIT.warning);
   if (flags.readOnly) raise(EXIT.unknown);
   const summary = [
     ...Object.entries(services).map(([n, s]) => `${n} ${s.ok ? 'up' : 'down'}${s.failed ? ' (failed)' : ''}`),
     keepalivedPhrase(obs.keepalived.running, memory.keepalived),
   ].join(', ');
-  return { status: STATUS[code]!, exitCode: code, summary, readOnly: flags.readOnly, dryRun: flags.dryRun, note: flags.note, services, keepalived: { running: obs.keepalived.running, failedOver: memory.keepalived.failedOver }, events, actions, scans: flags.scans };
+  return { status: STATUS[code]!, exitCode: code, summary, readOnly: flags.readOnly, dryRun: flags.dryRun, note: flags.note, services, keepalived: { running: obs.keepalived.running, failedOver: memory.keepalived.release.active }, events, actions, scans: flags.scans };
 }
 
 export function formatReport(r: CheckReport): string {

@@ -47,32 +47,47 @@ export const ServiceMemorySchema = z.object({
   order: z.enum(['handover', 'in-place']).optional(),
 });
 
-export const KeepalivedMemorySchema = z.object({
+const BackoffSchema = z.object({ ms: num.optional(), nextAt: num.optional() });
+const pollsSaid = z.object({ polls: int, said: z.boolean().optional() });
+
+const KeepalivedGroupsSchema = z.object({
   phase: z.enum(['idle', 'starting', 'stopping']),
-  failedOver: z.boolean(),
-  failoverReason: text.optional(),
-  stopPids: pidList.optional(),
-  nextStopAt: num.optional(),
-  stopBackoffMs: num.optional(),
-  nextAgainAt: num.optional(),
-  againBackoffMs: num.optional(),
-  nextStartAt: num.optional(),
-  startBackoffMs: num.optional(),
   runningSince: num.optional(),
-  vipBad: int.optional(),
-  vipUnserved: z.boolean().optional(),
-  held: z.boolean().optional(),
-  heldReason: text.optional(),
-  handedOver: z.boolean().optional(),
-  handoverSkipped: z.boolean().optional(),
-  releasedAt: num.optional(),
-  handoverMs: num.optional(),
-  split: z.object({ polls: int, said: z.boolean().optional() }).optional(),
-  orphaned: z.object({ polls: int, said: z.boolean().optional() }).optional(),
-  releases: z.array(num).max(1000).optional(),
-  flapping: z.boolean().optional(),
   last: LastActionSchema.optional(),
+  release: z.object({
+    active: z.boolean(),
+    reason: text.optional(),
+    handover: z.boolean().optional(),
+    at: num.optional(),
+    stopPids: pidList.optional(),
+    history: z.array(num).max(1000).optional(),
+    flapping: z.boolean().optional(),
+  }),
+  guard: z.object({ held: z.boolean().optional(), reason: text.optional(), handoverSkipped: z.boolean().optional() }),
+  vip: z.object({ bad: int.optional(), unserved: z.boolean().optional(), handoverMs: num.optional(), split: pollsSaid.optional(), orphaned: pollsSaid.optional() }),
+  backoff: z.object({ stop: BackoffSchema, again: BackoffSchema, start: BackoffSchema }),
 });
+
+/**
+ * The state of an agent before the keepalived memory was grouped (flat keys:
+ * failedOver, handoverMs, nextStartAt, ...) is read into the groups, so an upgrade
+ * keeps what was learned and whether the VIP was given up.
+ */
+function regroup(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || !('failedOver' in raw) || 'release' in raw) return raw;
+  const k = raw as Record<string, unknown>;
+  return {
+    phase: k.phase,
+    runningSince: k.runningSince,
+    last: k.last,
+    release: { active: k.failedOver, reason: k.failoverReason, handover: k.handedOver, at: k.releasedAt, stopPids: k.stopPids, history: k.releases, flapping: k.flapping },
+    guard: { held: k.held, reason: k.heldReason, handoverSkipped: k.handoverSkipped },
+    vip: { bad: k.vipBad, unserved: k.vipUnserved, handoverMs: k.handoverMs, split: k.split, orphaned: k.orphaned },
+    backoff: { stop: { ms: k.stopBackoffMs, nextAt: k.nextStopAt }, again: { ms: k.againBackoffMs, nextAt: k.nextAgainAt }, start: { ms: k.startBackoffMs, nextAt: k.nextStartAt } },
+  };
+}
+
+export const KeepalivedMemorySchema = z.preprocess(regroup, KeepalivedGroupsSchema);
 
 export const MaintenanceSchema = z.object({
   since: num,
@@ -122,7 +137,10 @@ type Covers<Schema, T> = [Exclude<keyof T, keyof Schema>] extends [never] ? true
 type Check<T extends true> = T;
 export type SchemaCoversTypes = [
   Check<Covers<z.infer<typeof ServiceMemorySchema>, ServiceMemory>>,
-  Check<Covers<z.infer<typeof KeepalivedMemorySchema>, KeepalivedMemory>>,
+  Check<Covers<z.infer<typeof KeepalivedGroupsSchema>, KeepalivedMemory>>,
+  Check<Covers<z.infer<typeof KeepalivedGroupsSchema>['release'], KeepalivedMemory['release']>>,
+  Check<Covers<z.infer<typeof KeepalivedGroupsSchema>['guard'], KeepalivedMemory['guard']>>,
+  Check<Covers<z.infer<typeof KeepalivedGroupsSchema>['vip'], KeepalivedMemory['vip']>>,
   Check<Covers<z.infer<typeof MaintenanceSchema>, Maintenance>>,
   Check<Covers<z.infer<typeof LastActionSchema>, LastAction>>,
   Check<Covers<z.infer<typeof MemorySchema>, Memory>>,

@@ -70,7 +70,7 @@ export function wantsPeer(obs: Pick<Observations, 'services'>, memory: Memory, c
   const view = Object.fromEntries(
     Object.entries(config.services).map(([n, cfg]) => [n, { critical: cfg.critical, mem: memory.services[n], obs: obs.services[n] }]),
   );
-  return needsPeer(view, memory.keepalived.held ?? false) ? 'fresh' : pair;
+  return needsPeer(view, memory.keepalived.guard.held ?? false) ? 'fresh' : pair;
 }
 
 /** The restart command of `target` now has a process: remembered, so a crash after this point does not repeat it. */

@@ -10,13 +10,13 @@ export const FLAP_WINDOW_MS = 3_600_000;
 
 /** May this host release the VIP now? Otherwise the event to say (once per hold). */
 export function mayRelease(mem: KeepalivedMemory, now: number, limit = FLAP_LIMIT): { go: true } | { go: false; events: PolicyEvent[] } {
-  const recent = (mem.releases ?? []).filter((t) => now - t < FLAP_WINDOW_MS);
+  const recent = (mem.release.history ?? []).filter((t) => now - t < FLAP_WINDOW_MS);
   if (recent.length < limit) {
-    if (mem.flapping) mem.flapping = undefined;
+    if (mem.release.flapping) mem.release.flapping = undefined;
     return { go: true };
   }
-  if (mem.flapping) return { go: false, events: [] };
-  mem.flapping = true;
+  if (mem.release.flapping) return { go: false, events: [] };
+  mem.release.flapping = true;
   const until = Math.min(...recent) + FLAP_WINDOW_MS;
   return {
     go: false,
@@ -34,13 +34,13 @@ export function mayRelease(mem: KeepalivedMemory, now: number, limit = FLAP_LIMI
 
 /** A release happened: counted (only those inside the window are kept). */
 export function countRelease(mem: KeepalivedMemory, now: number): void {
-  mem.releases = [...(mem.releases ?? []).filter((t) => now - t < FLAP_WINDOW_MS), now];
+  mem.release.history = [...(mem.release.history ?? []).filter((t) => now - t < FLAP_WINDOW_MS), now];
 }
 
 /** `ha-watchdog resume`: the operator has looked; the count starts over. */
 export function clearFlapping(mem: KeepalivedMemory): boolean {
-  const was = mem.flapping === true;
-  mem.flapping = undefined;
-  mem.releases = undefined;
+  const was = mem.release.flapping === true;
+  mem.release.flapping = undefined;
+  mem.release.history = undefined;
   return was;
 }

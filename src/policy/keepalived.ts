@@ -32,7 +32,7 @@ export interface KeepalivedPolicy {
 export const DEFAULT_KEEPALIVED_POLICY: KeepalivedPolicy = { control: 'stop', order: 'restart-first', guard: { configured: false, required: false }, paused: false };
 
 export function freshKeepalivedMemory(): KeepalivedMemory {
-  return { phase: 'idle', failedOver: false };
+  return { phase: 'idle', release: { active: false }, guard: {}, vip: {}, backoff: { stop: {}, again: {}, start: {} } };
 }
 
 type Services = Record<string, { cfg: ServiceConfig; mem: ServiceMemory }>;
@@ -53,15 +53,15 @@ export function stepKeepalived(
     actions: [],
     events: [],
     release: (reason) => {
-      mem.stopBackoffMs = nextBackoff(mem.stopBackoffMs);
-      mem.nextStopAt = now + mem.stopBackoffMs;
+      mem.backoff.stop.ms = nextBackoff(mem.backoff.stop.ms);
+      mem.backoff.stop.nextAt = now + mem.backoff.stop.ms;
       mem.phase = 'stopping';
       ctx.actions.push(mode.releaseAction(mem, obs, now, reason));
     },
     start: (reason) => {
-      if (now < (mem.nextStartAt ?? 0)) return;
-      mem.startBackoffMs = nextBackoff(mem.startBackoffMs);
-      mem.nextStartAt = now + mem.startBackoffMs;
+      if (now < (mem.backoff.start.nextAt ?? 0)) return;
+      mem.backoff.start.ms = nextBackoff(mem.backoff.start.ms);
+      mem.backoff.start.nextAt = now + mem.backoff.start.ms;
       mem.phase = 'starting';
       mem.last = { kind: 'keepalived.start', startedAt: now };
       ctx.actions.push({ kind: 'keepalived.start', target: 'keepalived', reason });
@@ -84,12 +84,14 @@ export function stepKeepalived(
     return done();
   }
   // Nothing to give up: whatever paced or held a release is over.
-  mem.stopBackoffMs = mem.nextStopAt = mem.againBackoffMs = mem.nextAgainAt = mem.stopPids = undefined;
-  mem.held = false;
-  mem.heldReason = undefined;
+  mem.backoff.stop = {};
+  mem.backoff.again = {};
+  mem.release.stopPids = undefined;
+  mem.guard.held = false;
+  mem.guard.reason = undefined;
   if (!notUp.length) {
-    mem.handoverSkipped = undefined;
-    mem.releasedAt = undefined; // taken back before the VIP was seen answering elsewhere: nothing measured
+    mem.guard.handoverSkipped = undefined;
+    mem.release.at = undefined; // taken back before the VIP was seen answering elsewhere: nothing measured
   }
   mode.restore(ctx, notUp, critical.map(([n]) => n).join(', ') || 'no critical services configured');
   return done();
@@ -111,7 +113,7 @@ function absorbOutcomes(mem: KeepalivedMemory, obs: KeepalivedObservation, outco
   }
   if (obs.running) mem.runningSince ??= now;
   else mem.runningSince = undefined;
-  if (mem.runningSince !== undefined && now - mem.runningSince >= KEEPALIVED_STABLE_MS) mem.startBackoffMs = undefined;
+  if (mem.runningSince !== undefined && now - mem.runningSince >= KEEPALIVED_STABLE_MS) mem.backoff.start.ms = undefined;
 }
 
 interface Want {
@@ -139,11 +141,11 @@ function wantRelease(critical: Array<[string, { mem: ServiceMemory }]>, mem: Kee
 /** Mode-free: give the VIP up for `want`, if the guard and the flap limit let it go; or keep it given up. */
 function giveUp(ctx: ModeContext, mode: ControlMode, want: Want, policy: KeepalivedPolicy): void {
   const { mem, obs, now, events } = ctx;
-  if (mem.failedOver) return mode.keepReleased(ctx, want.names);
+  if (mem.release.active) return mode.keepReleased(ctx, want.names);
   if (mode.nothingToRelease(obs)) {
     // Nothing to give up: the VIP is not here. Said once.
-    mem.failedOver = true;
-    mem.failoverReason = want.reason;
+    mem.release.active = true;
+    mem.release.reason = want.reason;
     if (want.kind === 'failover') events.push({ level: 'error', event: 'failover', services: want.names, reason: `${want.reason}; keepalived was already not running` });
     return;
   }
@@ -155,28 +157,28 @@ function giveUp(ctx: ModeContext, mode: ControlMode, want: Want, policy: Keepali
     return;
   }
   countRelease(mem, now);
-  const wasHeld = mem.held;
-  mem.held = false;
-  mem.heldReason = undefined;
-  mem.failedOver = true;
-  mem.handedOver = want.kind === 'handover';
-  mem.failoverReason = want.reason;
+  const wasHeld = mem.guard.held;
+  mem.guard.held = false;
+  mem.guard.reason = undefined;
+  mem.release.active = true;
+  mem.release.handover = want.kind === 'handover';
+  mem.release.reason = want.reason;
   const why = policy.guard.configured && !want.auto ? `; ${verdict.reason}${wasHeld ? ' (held until now)' : ''}` : '';
   events.push({ level: want.kind === 'failover' ? 'error' : 'warn', event: want.kind, services: want.names, reason: `${want.reason}${why}` });
-  mem.releasedAt = now;
+  mem.release.at = now;
   ctx.release(`${want.kind}: ${want.reason}`);
 }
 
 /** The peer guard says no: a failover is held (said again when the reason changes), a handover skipped (said once). */
 function hold(mem: KeepalivedMemory, want: Want, reason: string, peer: PeerObservation | undefined, events: PolicyEvent[]): void {
   if (want.kind === 'failover') {
-    if (!mem.held || mem.heldReason !== reason) {
+    if (!mem.guard.held || mem.guard.reason !== reason) {
       events.push({ level: 'error', event: 'failover.held', services: want.names, reason: `keeping the VIP here: ${reason}; this host: ${want.reason}`, peer });
     }
-    mem.held = true;
-    mem.heldReason = reason;
-  } else if (!mem.handoverSkipped) {
-    mem.handoverSkipped = true;
+    mem.guard.held = true;
+    mem.guard.reason = reason;
+  } else if (!mem.guard.handoverSkipped) {
+    mem.guard.handoverSkipped = true;
     events.push({ level: 'warn', event: 'handover.skipped', services: want.names, reason, peer });
   }
 }
@@ -189,8 +191,8 @@ function hold(mem: KeepalivedMemory, want: Want, reason: string, peer: PeerObser
 function autoHandover(down: Array<[string, { mem: ServiceMemory }]>, mem: KeepalivedMemory, policy: KeepalivedPolicy, events: PolicyEvent[]): { names: string[]; reason: string } | null {
   const reasons: string[] = [];
   for (const [name, s] of down) {
-    if (s.mem.order !== undefined || mem.failedOver) continue;
-    const choice = chooseOrder(name, s.mem, handoverCost(mem.handoverMs), policy.guard, policy.peer, policy.vipHeld);
+    if (s.mem.order !== undefined || mem.release.active) continue;
+    const choice = chooseOrder(name, s.mem, handoverCost(mem.vip.handoverMs), policy.guard, policy.peer, policy.vipHeld);
     s.mem.order = choice.handover ? 'handover' : 'in-place';
     if (choice.handover) reasons.push(choice.reason);
     else events.push({ level: 'info', event: 'restart.in_place', service: name, reason: choice.reason, startMs: s.mem.startMs });
@@ -213,10 +215,10 @@ function holdAway(ctx: ModeContext, mode: ControlMode, reason: string): void {
     mem.phase = 'stopping';
     ctx.actions.push(mode.releaseAction(mem, obs, now, r));
   };
-  if (mem.failedOver) return mode.keepReleased({ ...ctx, release }, ['switchover']);
-  mem.failedOver = true;
-  mem.handedOver = true;
-  mem.failoverReason = why;
-  mem.releasedAt = now;
+  if (mem.release.active) return mode.keepReleased({ ...ctx, release }, ['switchover']);
+  mem.release.active = true;
+  mem.release.handover = true;
+  mem.release.reason = why;
+  mem.release.at = now;
   if (!mode.nothingToRelease(obs)) release(why);
 }

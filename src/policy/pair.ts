@@ -33,18 +33,18 @@ export function stepPair(mem: KeepalivedMemory, vipHeld: boolean | undefined, pe
 
 /** Counts polls in a row; says `start` once at PAIR_POLLS, and the end once. Steady and fine: nothing written. */
 function track(mem: KeepalivedMemory, what: 'split' | 'orphaned', now: boolean, start: () => PolicyEvent): PolicyEvent[] {
-  const cur = mem[what];
+  const cur = mem.vip[what];
   if (!now) {
     if (!cur) return [];
-    mem[what] = undefined;
+    mem.vip[what] = undefined;
     return cur.said ? [{ level: 'info', event: `vip.${what === 'split' ? 'split_ended' : 'orphan_ended'}`, reason: `the VIP is held by one host again (after ${what === 'split' ? 'a split brain' : 'being orphaned'})` }] : [];
   }
   const polls = (cur?.polls ?? 0) + 1;
   if (cur?.said) return [];
   if (polls < PAIR_POLLS) {
-    mem[what] = { polls };
+    mem.vip[what] = { polls };
     return [];
   }
-  mem[what] = { polls, said: true };
+  mem.vip[what] = { polls, said: true };
   return [start()];
 }

@@ -31,8 +31,8 @@ export function serviceState(m: Pick<ServiceMemory, 'health' | 'failed' | 'phase
 }
 
 /** "keepalived running" / "keepalived stopped (failover)" / ...: how STATUS= and `status` say it. */
-export function keepalivedPhrase(running: boolean | undefined, mem: Pick<KeepalivedMemory, 'failedOver'>): string {
+export function keepalivedPhrase(running: boolean | undefined, mem: Pick<KeepalivedMemory, 'release'>): string {
   if (running === undefined) return 'keepalived unknown';
   if (running) return 'keepalived running';
-  return mem.failedOver ? 'keepalived stopped (failover)' : 'keepalived not running';
+  return mem.release.active ? 'keepalived stopped (failover)' : 'keepalived not running';
 }

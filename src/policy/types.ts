@@ -144,43 +144,55 @@ export interface ServiceMemory {
   order?: 'handover' | 'in-place';
 }
 
+/** When an action may be tried again: the current backoff, and the time it ends. */
+export interface Backoff {
+  ms?: number;
+  nextAt?: number;
+}
+
 export interface KeepalivedMemory {
   phase: 'idle' | 'starting' | 'stopping';
-  /** We stopped it to move the VIP away; cleared once it runs again. */
-  failedOver: boolean;
-  failoverReason?: string;
-  /** keepalived's pids when we last stopped it, to tell "not gone yet" from "started again". */
-  stopPids?: number[];
-  /** Re-stopping processes that have not exited yet waits until nextStopAt. */
-  nextStopAt?: number;
-  stopBackoffMs?: number;
-  /** Stopping a keepalived started behind our back again waits until nextAgainAt (set only if it keeps coming back). */
-  nextAgainAt?: number;
-  againBackoffMs?: number;
-  nextStartAt?: number;
-  startBackoffMs?: number;
   runningSince?: number;
-  /** Consecutive polls the VIP did not answer; and whether "no healthy host" was said. */
-  vipBad?: number;
-  vipUnserved?: boolean;
-  /** The peer guard keeps the VIP here although a failover is due (the peer is unhealthy too). */
-  held?: boolean;
-  heldReason?: string;
-  /** handover-first: the VIP was released while the service restarts (not a failure yet). */
-  handedOver?: boolean;
-  /** handover-first could not hand over this episode (said once). */
-  handoverSkipped?: boolean;
-  /** When this host last released the VIP, until the VIP is seen answering (measures a handover). */
-  releasedAt?: number;
-  /** Last measured handover: from releasing the VIP to the VIP answering from the peer (ms). */
-  handoverMs?: number;
-  /** Both hosts hold the VIP (split brain) / neither does: polls in a row, and whether it was said. */
-  split?: { polls: number; said?: boolean };
-  orphaned?: { polls: number; said?: boolean };
-  /** When this host released the VIP, within the flap window; and whether the flap limit holds it. */
-  releases?: number[];
-  flapping?: boolean;
   last?: LastAction;
+  /** This host giving the VIP up, and keeping it away. */
+  release: {
+    /** The VIP was given up (failover, handover or switchover); cleared once it is back. */
+    active: boolean;
+    reason?: string;
+    /** A handover: released while the service restarts (not a failure yet). */
+    handover?: boolean;
+    /** When it was given up, until the VIP is seen answering elsewhere (measures a handover). */
+    at?: number;
+    /** keepalived's pids when we last stopped it, to tell "not gone yet" from "started again". */
+    stopPids?: number[];
+    /** Releases inside the flap window, and whether the flap limit holds the VIP. */
+    history?: number[];
+    flapping?: boolean;
+  };
+  /** The peer guard's say. */
+  guard: {
+    /** A failover is due but the VIP is kept here (the peer is unhealthy too), and why. */
+    held?: boolean;
+    reason?: string;
+    /** A handover could not be made this episode (said once). */
+    handoverSkipped?: boolean;
+  };
+  /** The VIP as seen from here and from the peer. */
+  vip: {
+    /** Polls in a row the VIP did not answer; whether "no healthy host" was said. */
+    bad?: number;
+    unserved?: boolean;
+    /** Last measured handover: from releasing the VIP to the VIP answering from the peer (ms). */
+    handoverMs?: number;
+    /** Both hosts hold the VIP (split brain) / neither does: polls in a row, and whether it was said. */
+    split?: { polls: number; said?: boolean };
+    orphaned?: { polls: number; said?: boolean };
+  };
+  /**
+   * Pacing: stopping keepalived again while the stopped processes linger (stop), one
+   * started behind our back (again, set only if it keeps coming back), starting it (start).
+   */
+  backoff: { stop: Backoff; again: Backoff; start: Backoff };
 }
 
 /** Maintenance: probing and reporting go on, no action is taken. Set over the control socket. */

@@ -10,28 +10,28 @@ export function stepVip(mem: KeepalivedMemory, vip: VipObservation | undefined, 
   // Only once this host has let go of the VIP does a silent VIP mean "nobody": before,
   // this host's own broken service answers it (502s while the failover is decided).
   if (!released) {
-    mem.vipBad = 0;
-    if (!vip.ok || !mem.vipUnserved) return [];
+    mem.vip.bad = 0;
+    if (!vip.ok || !mem.vip.unserved) return [];
   }
   if (vip.ok) {
-    mem.vipBad = 0;
+    mem.vip.bad = 0;
     // The VIP answers from the peer: what this handover cost (failover.order auto weighs it).
-    if (mem.releasedAt !== undefined) {
-      mem.handoverMs = now - mem.releasedAt;
-      mem.releasedAt = undefined;
+    if (mem.release.at !== undefined) {
+      mem.vip.handoverMs = now - mem.release.at;
+      mem.release.at = undefined;
     }
-    if (!mem.vipUnserved) return [];
-    mem.vipUnserved = false;
+    if (!mem.vip.unserved) return [];
+    mem.vip.unserved = false;
     return [{ level: 'info', event: 'vip.served', reason: 'the VIP answers again' }];
   }
-  mem.vipBad = Math.min((mem.vipBad ?? 0) + 1, VIP_FALL);
-  if (mem.vipBad < VIP_FALL || mem.vipUnserved) return [];
-  mem.vipUnserved = true;
+  mem.vip.bad = Math.min((mem.vip.bad ?? 0) + 1, VIP_FALL);
+  if (mem.vip.bad < VIP_FALL || mem.vip.unserved) return [];
+  mem.vip.unserved = true;
   return [
     {
       level: 'error',
       event: 'vip.unserved',
-      reason: `no healthy host remains: this host gave up the VIP (${mem.failoverReason ?? 'failover'}) and nothing answers on it (${vip.reason ?? 'failed'})`,
+      reason: `no healthy host remains: this host gave up the VIP (${mem.release.reason ?? 'failover'}) and nothing answers on it (${vip.reason ?? 'failed'})`,
     },
   ];
 }

@@ -44,7 +44,7 @@ export function hostHealth(
     ...(polledAt !== undefined && { polledAt: new Date(polledAt).toISOString() }),
     paused,
     services,
-    keepalived: { running: keepalivedRunning, failedOver: memory.keepalived.failedOver, held: memory.keepalived.held ?? false },
+    keepalived: { running: keepalivedRunning, failedOver: memory.keepalived.release.active, held: memory.keepalived.guard.held ?? false },
     ...(vip && { vip }),
   };
 }

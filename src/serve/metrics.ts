@@ -89,9 +89,9 @@ export class Metrics {
       this.serviceFailed.set({ service }, m.failed ? 1 : 0);
       if (m.startMs !== undefined) this.startSeconds.set({ service }, m.startMs / 1000);
     }
-    const measured = memory.keepalived.handoverMs !== undefined;
+    const measured = memory.keepalived.vip.handoverMs !== undefined;
     this.handoverSeconds.remove({ measured: String(!measured) });
-    this.handoverSeconds.set({ measured: String(measured) }, handoverCost(memory.keepalived.handoverMs) / 1000);
+    this.handoverSeconds.set({ measured: String(measured) }, handoverCost(memory.keepalived.vip.handoverMs) / 1000);
     for (const service of this.known.keys()) if (!Object.hasOwn(memory.services, service)) this.removeService(service);
 
     for (const [service, obs] of Object.entries(r.observations.services)) {
@@ -126,11 +126,11 @@ export class Metrics {
     }
 
     this.keepalivedRunning.set(r.observations.keepalived.running ? 1 : 0);
-    this.failedOver.set(memory.keepalived.failedOver ? 1 : 0);
-    this.onHold.set(memory.keepalived.held ? 1 : 0);
-    this.vipSplit.set(memory.keepalived.split?.said ? 1 : 0);
-    this.vipOrphaned.set(memory.keepalived.orphaned?.said ? 1 : 0);
-    this.flapping.set(memory.keepalived.flapping ? 1 : 0);
+    this.failedOver.set(memory.keepalived.release.active ? 1 : 0);
+    this.onHold.set(memory.keepalived.guard.held ? 1 : 0);
+    this.vipSplit.set(memory.keepalived.vip.split?.said ? 1 : 0);
+    this.vipOrphaned.set(memory.keepalived.vip.orphaned?.said ? 1 : 0);
+    this.flapping.set(memory.keepalived.release.flapping ? 1 : 0);
     this.pollDuration.observe(r.durationMs / 1000);
     this.paused.set(pausedAt(memory.maintenance, now) ? 1 : 0);
     this.lastPoll.set(now / 1000);

@@ -79,6 +79,28 @@ describe('agent: state file, shape and safety', () => {
     },
     keepalived: {
       phase: 'stopping',
+      runningSince: 100,
+      last: { kind: 'keepalived.stop', startedAt: 4400, finishedAt: 4450, ok: true },
+      release: { active: true, reason: 'tomcat failed', handover: true, at: 4500, stopPids: [10, 11], history: [4500, 4600], flapping: true },
+      guard: { held: true, reason: 'the peer is unhealthy too', handoverSkipped: true },
+      vip: { bad: 2, unserved: true, handoverMs: 850, split: { polls: 3, said: true }, orphaned: { polls: 1 } },
+      backoff: { stop: { ms: 10_000, nextAt: 5000 }, again: { ms: 20_000, nextAt: 6000 }, start: { ms: 30_000, nextAt: 7000 } },
+    },
+    maintenance: { since: 10, until: 20, reason: 'deploy', by: 'alice (sudo)', remindedAt: 15 },
+  });
+
+  it('a fully populated memory (every field of types.ts) round-trips unchanged', () => {
+    const d = dir();
+    saveState(d, full());
+    assert.deepEqual(loadState(d), { memory: full(), events: [] });
+    rmSync(d, { recursive: true });
+  });
+
+  it("a state saved before the keepalived memory was grouped (flat keys) loads into the groups, nothing lost", () => {
+    const d = dir();
+    const m = full() as unknown as Record<string, any>;
+    m.keepalived = {
+      phase: 'stopping',
       failedOver: true,
       failoverReason: 'tomcat failed',
       stopPids: [10, 11],
@@ -102,13 +124,8 @@ describe('agent: state file, shape and safety', () => {
       releases: [4500, 4600],
       flapping: true,
       last: { kind: 'keepalived.stop', startedAt: 4400, finishedAt: 4450, ok: true },
-    },
-    maintenance: { since: 10, until: 20, reason: 'deploy', by: 'alice (sudo)', remindedAt: 15 },
-  });
-
-  it('a fully populated memory (every field of types.ts) round-trips unchanged', () => {
-    const d = dir();
-    saveState(d, full());
+    };
+    writeFileSync(stateFile(d), JSON.stringify(m));
     assert.deepEqual(loadState(d), { memory: full(), events: [] });
     rmSync(d, { recursive: true });
   });

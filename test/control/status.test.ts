@@ -151,8 +151,8 @@ describe('status: the table', () => {
   it('not paused, no VIP configured, keepalived stopped by a failover', () => {
     const i = input();
     delete i.memory.maintenance;
-    i.memory.keepalived.failedOver = true;
-    i.memory.keepalived.failoverReason = 'tomcat: 1 restart attempt(s) failed';
+    i.memory.keepalived.release.active = true;
+    i.memory.keepalived.release.reason = 'tomcat: 1 restart attempt(s) failed';
     i.last!.observations.keepalived = { running: false, pids: [] };
     i.config = { ...config, keepalived: { ...config.keepalived, vip: undefined } };
     const text = formatStatus(buildStatus({ ...i, actions: [] }));

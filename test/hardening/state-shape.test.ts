@@ -83,7 +83,7 @@ describe('hardening: a wrongly shaped or bloated state.json (integration)', { sk
     assert.equal(saved.junk, undefined);
     assert.equal(saved.services.tomcat.extra, undefined);
     assert.equal(saved.keepalived.more, undefined);
-    assert.deepEqual([saved.services.tomcat.restarts, saved.services.tomcat.startMs, saved.keepalived.handoverMs], [[now - 60_000], 4321, 850]);
+    assert.deepEqual([saved.services.tomcat.restarts, saved.services.tomcat.startMs, saved.keepalived.vip.handoverMs], [[now - 60_000], 4321, 850]);
   });
 
   it('a 50 MB state.json is set aside unread (more than the 4 MiB a state can be): the check is quick and writes a small state', async () => {

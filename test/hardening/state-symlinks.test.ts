@@ -224,7 +224,7 @@ describe('hardening: symlinks and a stateDir another user can write (integration
       assert.equal(r.code, 0, `${name}: ${r.stdout}`);
       const corrupt = events(JSON.parse(r.stdout).log, 'state.corrupt')[0];
       assert.match(String(corrupt?.reason), reason, name);
-      assert.equal(JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')).keepalived.failedOver, false, `${name}: a fresh state of the agent's`);
+      assert.equal(JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')).keepalived.release.active, false, `${name}: a fresh state of the agent's`);
     }
   });
 });

@@ -13,7 +13,7 @@ const failure = (t: number): Poll[] => [{ t }, { t: t + 1 }, { t: t + 2, gone },
 /** This host released the VIP `n` times in the last hour, the oldest `ageMs` ago. */
 function released(n: number, now: number, ageMs = 30 * 60_000): Memory {
   const m = freshMemory();
-  m.keepalived.releases = Array.from({ length: n }, (_, i) => now - ageMs + i * 1000);
+  m.keepalived.release.history = Array.from({ length: n }, (_, i) => now - ageMs + i * 1000);
   return m;
 }
 
@@ -23,14 +23,14 @@ describe('policy: the flap limit', () => {
     assert.deepEqual(kinds(p).filter(Boolean), ['restart:tomcat'], 'restarted, but keepalived not stopped');
     assert.equal(eventNames(p).filter((e) => e === 'failover.flapping').length, 1);
     assert.ok(!eventNames(p).includes('failover'));
-    assert.equal(p.memory.keepalived.flapping, true);
+    assert.equal(p.memory.keepalived.release.flapping, true);
     assert.match(String(p.events.flat().find((e) => e.event === 'failover.flapping')?.reason), /released the VIP 6 times in the last 1h \(limit 6\): keeping it where it is until .* or `ha-watchdog resume`/);
   });
 
   it(`${FLAP_LIMIT - 1} releases -> the failover goes ahead and is counted`, () => {
     const p = play(T, failure(10_000), released(FLAP_LIMIT - 1, 10_000_000));
     assert.deepEqual(kinds(p).filter(Boolean), ['restart:tomcat', 'keepalived.stop:keepalived']);
-    assert.equal(p.memory.keepalived.releases!.length, FLAP_LIMIT);
+    assert.equal(p.memory.keepalived.release.history!.length, FLAP_LIMIT);
   });
 
   it('the oldest release leaves the hour -> the next failover goes ahead', () => {
@@ -40,13 +40,13 @@ describe('policy: the flap limit', () => {
 
   it('held by the flap limit, the operator runs resume -> the failover goes ahead at the next poll', () => {
     const held = play(T, failure(10_000), released(FLAP_LIMIT, 10_000_000));
-    assert.equal(held.memory.keepalived.flapping, true);
+    assert.equal(held.memory.keepalived.release.flapping, true);
     const after = play(T, [{ t: 10_004, gone }], resume(held.memory));
     assert.deepEqual(kinds(after), ['keepalived.stop:keepalived']);
   });
 
   it('a steady host never writes a release count', () => {
     const p = play(T, [{ t: 0 }, { t: 1 }, { t: 2 }]);
-    assert.equal(p.memory.keepalived.releases, undefined);
+    assert.equal(p.memory.keepalived.release.history, undefined);
   });
 });

@@ -87,7 +87,7 @@ describe('policy: peer guard', () => {
     assert.equal(held.length, 2, 'once for "unhealthy", once for "cannot be asked"');
     assert.match(String(held[0]!.reason), /the peer is unhealthy too: tomcat down; this host: tomcat: 1 restart attempt\(s\) failed/);
     assert.deepEqual(held[0]!.peer, peerSick);
-    assert.equal(p.memory.keepalived.held, true);
+    assert.equal(p.memory.keepalived.guard.held, true);
   });
 
   it('the peer is asked only when a failover may hinge on it', () => {
@@ -119,7 +119,7 @@ describe('policy: failover.order handover-first', () => {
     const h = p.events[2]!.find((e) => e.event === 'handover');
     assert.ok(h, 'handover logged');
     assert.match(String(h.reason), /tomcat down; restarting it with the VIP on the peer; the peer is healthy/);
-    assert.equal(p.memory.keepalived.failedOver, false);
+    assert.equal(p.memory.keepalived.release.active, false);
   });
 
   it('handover-first, the peer unhealthy -> restart first, handover.skipped said once', () => {
@@ -145,7 +145,7 @@ describe('policy: failover.order handover-first', () => {
     );
     assert.deepEqual(kinds(p), ['', '', 'restart:tomcat,keepalived.stop:keepalived', '', '']);
     assert.ok(eventNames(p).includes('service.failed'));
-    assert.equal(p.memory.keepalived.failedOver, true);
+    assert.equal(p.memory.keepalived.release.active, true);
   });
 
   it('restart-first chosen explicitly, tomcat process gone, the peer healthy -> restart only, the VIP stays', () => {

@@ -32,7 +32,7 @@ describe('policy: keepalived.control track-file', () => {
       tf,
     );
     assert.deepEqual(kinds(p).slice(6), ['restart:tomcat', '', 'vip.reclaim:keepalived', '']);
-    assert.equal(p.memory.keepalived.failedOver, false);
+    assert.equal(p.memory.keepalived.release.active, false);
   });
 
   it('released, but the track file reads 0 again (rewritten behind our back) -> written again, with backoff', () => {
@@ -59,7 +59,7 @@ describe('policy: keepalived.control track-file', () => {
   it('agent restarted with its memory lost while the file reads 1 and tomcat is down -> adopts the release, no reclaim onto a broken host', () => {
     const p = play(T, [{ t: 0, up: down, track: 1 }, { t: 1, up: down, track: 1 }], undefined, tf);
     assert.ok(!kinds(p).some((k) => k.includes('vip.reclaim')));
-    assert.equal(p.memory.keepalived.failedOver, true);
+    assert.equal(p.memory.keepalived.release.active, true);
   });
 
   it('healthy host, track file missing -> writes 0 (keepalived would otherwise read nothing)', () => {

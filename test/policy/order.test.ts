@@ -16,7 +16,7 @@ const guard = { peer: { required: false } };
 function learned(service: string, startMs: number, handoverMs?: number): Memory {
   const m = freshMemory();
   m.services[service] = { health: 'up', good: 2, bad: 0, phase: 'idle', attempt: 0, failed: false, restarts: [], startMs, startFrom: 'restart' };
-  if (handoverMs !== undefined) m.keepalived.handoverMs = handoverMs;
+  if (handoverMs !== undefined) m.keepalived.vip.handoverMs = handoverMs;
   return m;
 }
 
@@ -82,7 +82,7 @@ describe('policy: failover.order auto', () => {
       undefined,
       guard,
     );
-    assert.equal(p.memory.keepalived.handoverMs, 700);
+    assert.equal(p.memory.keepalived.vip.handoverMs, 700);
   });
 
   it('explicit orders are kept: handover-first hands over a fast service, restart-first never hands over', () => {

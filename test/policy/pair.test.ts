@@ -17,13 +17,13 @@ describe('policy: the pair\'s VIP', () => {
     assert.deepEqual(split[0]!.thisHost, { holdsVip: true, healthy: true });
     assert.equal((split[0]!.peer as { holdsVip: boolean }).holdsVip, true);
     assert.deepEqual(kinds(p).filter(Boolean), [], 'no action: which host keeps it is a human\'s call');
-    assert.equal(p.memory.keepalived.split?.said, true);
+    assert.equal(p.memory.keepalived.vip.split?.said, true);
   });
 
   it('then the peer lets go -> vip.split_ended, once', () => {
     const p = play(T, [...polls(3, { held: true, peer: peer(true) }), ...polls(3, { held: true, peer: peer(false) }, 3)], undefined, guard);
     assert.deepEqual(eventNames(p).filter((e) => e.startsWith('vip.')), ['vip.split', 'vip.split_ended']);
-    assert.equal(p.memory.keepalived.split, undefined);
+    assert.equal(p.memory.keepalived.vip.split, undefined);
   });
 
   it('both hold it for 2 polls only (a preemption passing through) -> nothing said', () => {

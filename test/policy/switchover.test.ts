@@ -23,7 +23,7 @@ describe('policy: switchover and takeback', () => {
       guard,
     );
     assert.deepEqual(kinds(p), ['keepalived.stop:keepalived', '', '', '', ''], 'released once, then held away; tomcat dying meanwhile is not restarted');
-    assert.match(String(p.memory.keepalived.failoverReason), /switchover: kernel upgrade/);
+    assert.match(String(p.memory.keepalived.release.reason), /switchover: kernel upgrade/);
     const back = play(T, [{ t: 7, keepalived: false }, { t: 8, keepalived: false }], resume(p.memory), guard);
     assert.deepEqual(kinds(back), ['restart:tomcat', ''], 'after takeback the policy acts again (tomcat first: no VIP onto a broken host)');
     const healthyBack = play(T, [{ t: 7, keepalived: false }], resume(play(T, [{ t: 2 }, { t: 3, keepalived: false, outcomes: [ok('keepalived', 'keepalived.stop')] }], switchover(before.memory, 1500)).memory), guard);

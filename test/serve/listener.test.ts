@@ -1,5 +1,6 @@
 // Unit tests of src/serve/listener.ts: a real server on 127.0.0.1, asked over
 // real HTTP (fetch) and raw TCP (for the slow client).
+import { freshMemory } from '../../src/policy/decide.js';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
@@ -36,7 +37,7 @@ describe('agent: status server', () => {
     const m = new Metrics();
     m.observePoll(
       { observations: { services: {}, keepalived: { running: true, pids: [1] }, outcomes: [] }, actions: [], events: [{ level: 'error', event: 'failover' }], durationMs: 3, scans: 0 },
-      { version: 1, services: {}, keepalived: { phase: 'idle', failedOver: true } },
+      { version: 1, services: {}, keepalived: { ...freshMemory().keepalived, release: { active: true } } },
       Date.now(),
     );
     const { base } = await start(t, { metrics: m });

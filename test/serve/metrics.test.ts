@@ -127,10 +127,10 @@ describe('agent: metrics', () => {
       NOW,
     );
     assert.equal(value(await scrape(), 'ha_watchdog_failover_on_hold'), 0);
-    const held = { ...mem, keepalived: { ...mem.keepalived, held: true } };
+    const held = { ...mem, keepalived: { ...mem.keepalived, guard: { held: true } } };
     m.observePoll(poll({ events: [event('handover')] }), held, NOW + 500);
     assert.equal(value(await scrape(), 'ha_watchdog_failover_on_hold'), 1);
-    const gone = { ...mem, keepalived: { ...mem.keepalived, failedOver: true } };
+    const gone = { ...mem, keepalived: { ...mem.keepalived, release: { active: true } } };
     m.observePoll(poll({ outcomes: [outcome('keepalived', 'keepalived.stop', true)], events: [event('failover')] }), gone, NOW + 1000);
     const s = await scrape();
     assert.equal(value(s, 'ha_watchdog_keepalived_actions_total', { action: 'stop', result: 'ok' }), 2);
@@ -181,7 +181,7 @@ describe('agent: metrics', () => {
     assert.equal(find(s, 'ha_watchdog_service_start_seconds', {}).length, 0, 'nothing learned yet: no series');
     assert.equal(value(s, 'ha_watchdog_handover_seconds', { measured: 'false' }), 1, 'the estimate until one is measured');
     const mem = memory({ tomcat: { health: 'up', startMs: 21_400, startFrom: 'restart' }, nginx: { health: 'up', startMs: 120, startFrom: 'restart' } });
-    mem.keepalived.handoverMs = 850;
+    mem.keepalived.vip.handoverMs = 850;
     m.observePoll(poll(), mem, NOW + 1000);
     s = await scrape();
     assert.equal(value(s, 'ha_watchdog_service_start_seconds', { service: 'tomcat' }), 21.4);

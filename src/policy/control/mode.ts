@@ -31,7 +31,7 @@ export interface ControlMode {
 
 /** The VIP is back (or never left): the release episode is over. */
 export function backHere(mem: KeepalivedMemory): void {
-  mem.failedOver = false;
-  mem.handedOver = false;
-  mem.failoverReason = undefined;
+  mem.release.active = false;
+  mem.release.handover = false;
+  mem.release.reason = undefined;
 }

@@ -8,7 +8,7 @@ export const stopMode: ControlMode = {
   nothingToRelease: (obs) => !obs.running,
 
   releaseAction(mem, obs, now, reason) {
-    mem.stopPids = obs.pids;
+    mem.release.stopPids = obs.pids;
     mem.last = { kind: 'keepalived.stop', startedAt: now };
     return { kind: 'keepalived.stop', target: 'keepalived', reason };
   },
@@ -19,23 +19,23 @@ export const stopMode: ControlMode = {
     // signals): give them until nextStopAt. A new keepalived, started behind our back
     // (a package upgrade, an operator), pulls the VIP onto this broken host: stop it at
     // once, backing off only if it keeps coming back.
-    const lingering = obs.pids.length > 0 && obs.pids.every((p) => mem.stopPids?.includes(p));
-    if (now < ((lingering ? mem.nextStopAt : mem.nextAgainAt) ?? 0)) return;
+    const lingering = obs.pids.length > 0 && obs.pids.every((p) => mem.release.stopPids?.includes(p));
+    if (now < ((lingering ? mem.backoff.stop.nextAt : mem.backoff.again.nextAt) ?? 0)) return;
     const why = lingering ? `keepalived (pid ${obs.pids.join(', ')}) still runs after the stop` : 'keepalived runs again (started by someone else)';
     events.push({ level: 'warn', event: 'keepalived.running_again', services: names, reason: `${why} while ${names.join(', ')} has failed; stopping it again` });
     if (!lingering) {
-      mem.againBackoffMs = nextBackoff(mem.againBackoffMs);
-      mem.nextAgainAt = now + mem.againBackoffMs;
+      mem.backoff.again.ms = nextBackoff(mem.backoff.again.ms);
+      mem.backoff.again.nextAt = now + mem.backoff.again.ms;
     }
-    release(`failover: ${mem.failoverReason ?? names.join(', ')}`);
+    release(`failover: ${mem.release.reason ?? names.join(', ')}`);
   },
 
   restore({ mem, obs, start }, notUp, healthy) {
     if (obs.running) return backHere(mem);
     // Starting keepalived here would pull the VIP onto a host whose services are not (yet) healthy.
     if (notUp.length) return;
-    start(mem.failedOver ? `critical services healthy again (${healthy})` : `keepalived not running and critical services healthy (${healthy})`);
+    start(mem.release.active ? `critical services healthy again (${healthy})` : `keepalived not running and critical services healthy (${healthy})`);
   },
 
-  released: (mem, obs) => mem.failedOver && !obs.running,
+  released: (mem, obs) => mem.release.active && !obs.running,
 };

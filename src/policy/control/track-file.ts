@@ -14,32 +14,32 @@ export const trackFileMode: ControlMode = {
   },
 
   keepReleased({ mem, obs, now, events, release }, names) {
-    if (obs.track === 1 || now < (mem.nextStopAt ?? 0)) return;
+    if (obs.track === 1 || now < (mem.backoff.stop.nextAt ?? 0)) return;
     events.push({ level: 'warn', event: 'keepalived.running_again', services: names, reason: `the track file reads ${obs.track ?? 'nothing'} while ${names.join(', ')} is not healthy; writing 1 again` });
-    release(`the VIP must stay away: ${mem.failoverReason ?? names.join(', ')}`);
+    release(`the VIP must stay away: ${mem.release.reason ?? names.join(', ')}`);
   },
 
   restore({ mem, obs, now, actions, release, start }, notUp, healthy) {
     if (!obs.running) {
       if (notUp.length && obs.track !== 1) {
-        mem.failedOver = true;
-        mem.failoverReason = `${notUp.join(', ')} not healthy while keepalived is not running`;
-        return release(`keeping this host out of the VIP before keepalived starts: ${mem.failoverReason}`);
+        mem.release.active = true;
+        mem.release.reason = `${notUp.join(', ')} not healthy while keepalived is not running`;
+        return release(`keeping this host out of the VIP before keepalived starts: ${mem.release.reason}`);
       }
       return start(`keepalived not running${notUp.length ? ' (the track file keeps it out of the VIP)' : ` and critical services healthy (${healthy})`}`);
     }
     if (notUp.length) {
-      if (obs.track === 1) mem.failedOver = true; // released before this agent knew (restart, state lost)
+      if (obs.track === 1) mem.release.active = true; // released before this agent knew (restart, state lost)
       return;
     }
     if (obs.track === 0) return backHere(mem);
-    if (now < (mem.nextStartAt ?? 0)) return;
-    mem.startBackoffMs = nextBackoff(mem.startBackoffMs);
-    mem.nextStartAt = now + mem.startBackoffMs;
+    if (now < (mem.backoff.start.nextAt ?? 0)) return;
+    mem.backoff.start.ms = nextBackoff(mem.backoff.start.ms);
+    mem.backoff.start.nextAt = now + mem.backoff.start.ms;
     mem.phase = 'starting';
     mem.last = { kind: 'vip.reclaim', startedAt: now };
     actions.push({ kind: 'vip.reclaim', target: 'keepalived', reason: `critical services healthy (${healthy})${obs.track === null ? '; the track file is missing' : ''}` });
   },
 
-  released: (mem, obs) => mem.failedOver && obs.track === 1,
+  released: (mem, obs) => mem.release.active && obs.track === 1,
 };
