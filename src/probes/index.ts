@@ -165,6 +165,7 @@ export class Probes {
   }
 
   async close(): Promise<void> {
+    for (const p of this.processes.values()) p.close();
     await Promise.all([...this.https.map((h) => h.close()), this.peerKept?.close().catch(() => undefined)]);
   }
 }

@@ -1,14 +1,20 @@
 // Process probe. Finding processes needs a full process-table scan (ps-list: two `ps`
 // runs, ~60 ms CPU); confirming pids we already know costs one /proc read each. So:
 // scan once, then confirm known pids every poll, and scan again only when one is gone.
+import { closeSync, openSync, readSync } from 'node:fs';
 import { readFileSafe } from '../os/safe-write.js';
 import type { ProcessMatch } from '../config/load.js';
 import type { ProbeResult } from '../policy/types.js';
 import { compileMatch, describeMatch, type Candidate } from './match.js';
-import { exeName, inUnit, isAlive, isDead, pidNamespace, readCmdline, readStat } from '../os/proc.js';
+import { exeName, inUnit, isDead, pidNamespace, readCmdline, readStat } from '../os/proc.js';
 
-/** The agent's own pid namespace: processes outside it (in a container on this host) are not this host's services. */
-const OWN_PID_NS = pidNamespace('self');
+/**
+ * The agent's own pid namespace: processes outside it (in a container on this host) are
+ * not this host's services. Read once, on first use (not when the module loads: the
+ * single executable's startup snapshot loads it at build time, in another process).
+ */
+let ownPidNs: string | null | undefined;
+const ownPidNamespace = () => (ownPidNs === undefined ? (ownPidNs = pidNamespace('self')) : ownPidNs);
 
 export interface ListedProcess {
   pid: number;
@@ -48,8 +54,81 @@ export interface KnownSet {
   pids: Known[];
 }
 
+/**
+ * The known pids' /proc/<pid>/stat, each opened once and re-read in place every poll
+ * (one pread into a reused buffer: no open, fstat and close per pid and poll, no
+ * string). An open stat file stays bound to its process: once that is gone the read
+ * fails (ESRCH), even if the pid was reused meanwhile, so the start time is checked
+ * only at the open. Alive = readable and not a zombie (Z) or dead (X, x), as isAlive().
+ */
+const statBuf = Buffer.alloc(1024);
+
+class StatFiles {
+  /** pid:startTime -> the open file, or null once it read as dead. */
+  private readonly fds = new Map<string, number | null>();
+
+  alive(k: Known): boolean {
+    const key = `${k.pid}:${k.startTime}`;
+    let fd = this.fds.get(key);
+    if (fd === undefined) this.fds.set(key, (fd = openStat(k.pid, k.startTime)));
+    if (fd === null) return false;
+    const n = readAt(fd);
+    const close = n < 0 ? -1 : statBuf.lastIndexOf(0x29, n - 1);
+    if (close >= 0 && !isDeadState(statBuf[close + 2])) return true;
+    closeSync(fd);
+    this.fds.set(key, null);
+    return false;
+  }
+
+  /** Closes the files of pids no longer known. */
+  keep(known: Known[]): void {
+    const keys = new Set(known.map((k) => `${k.pid}:${k.startTime}`));
+    for (const [key, fd] of this.fds) {
+      if (keys.has(key)) continue;
+      if (fd !== null) closeSync(fd);
+      this.fds.delete(key);
+    }
+  }
+
+  close(): void {
+    this.keep([]);
+  }
+}
+
+function readAt(fd: number): number {
+  try {
+    return readSync(fd, statBuf, 0, statBuf.length, 0);
+  } catch {
+    return -1;
+  }
+}
+
+/** The open stat file of pid if it is the process that started at startTime and still runs, else null. */
+function openStat(pid: number, startTime: number): number | null {
+  let fd: number;
+  try {
+    fd = openSync(`/proc/${pid}/stat`, 'r');
+  } catch {
+    return null;
+  }
+  // Read from the file just opened (not again by path): state is the first field after
+  // the ")" that ends comm, starttime the 20th after it.
+  const n = readAt(fd);
+  const close = n < 0 ? -1 : statBuf.lastIndexOf(0x29, n - 1);
+  const fields = close < 0 ? [] : statBuf.toString('latin1', close + 2, n).split(' ');
+  if (Number(fields[19]) !== startTime || isDeadState(fields[0]?.charCodeAt(0)) || fields[0] === undefined) {
+    closeSync(fd);
+    return null;
+  }
+  return fd;
+}
+
+// Z (zombie), X and x (dead): the process no longer runs.
+const isDeadState = (c: number | undefined) => c === 0x5a || c === 0x58 || c === 0x78;
+
 export class ProcessProbe {
   private known: Known[] = [];
+  private readonly stats = new StatFiles();
   private readonly matches: (c: Candidate) => boolean;
 
   constructor(
@@ -57,17 +136,25 @@ export class ProcessProbe {
     private readonly self = process.pid,
   ) {
     this.matches = compileMatch(match);
+    this.matchKey = JSON.stringify([match.name, match.args ?? null, match.namespace ?? 'own', match.unit ?? null]);
   }
 
-  private get matchKey(): string {
-    return JSON.stringify([this.match.name, this.match.args ?? null, this.match.namespace ?? 'own', this.match.unit ?? null]);
-  }
+  /** What the known pids are tied to (computed once: the pid watch asks for them four times a second). */
+  private readonly matchKey: string;
 
   /** Outside the agent's pid namespace (namespace: own), or outside the configured unit: not the service, whatever it looks like. */
   private outOfScope(pid: number): 'namespace' | 'unit' | null {
-    if ((this.match.namespace ?? 'own') === 'own' && OWN_PID_NS !== null && pidNamespace(pid) !== OWN_PID_NS) return 'namespace';
+    if ((this.match.namespace ?? 'own') === 'own') {
+      const own = ownPidNamespace();
+      if (own !== null && pidNamespace(pid) !== own) return 'namespace';
+    }
     if (this.match.unit !== undefined && !inUnit(pid, this.match.unit)) return 'unit';
     return null;
+  }
+
+  /** Closes the stat files it keeps open. */
+  close(): void {
+    this.stats.close();
   }
 
   exportKnown(): KnownSet {
@@ -78,6 +165,7 @@ export class ProcessProbe {
   importKnown(set: KnownSet | undefined): void {
     if (set?.match === this.matchKey && Array.isArray(set.pids)) {
       this.known = set.pids.filter((k) => Number.isInteger(k?.pid) && Number.isInteger(k?.startTime) && !this.outOfScope(k.pid));
+      this.stats.keep(this.known);
     }
   }
 
@@ -95,11 +183,12 @@ export class ProcessProbe {
       const r = this.fromPidfile(this.match.pidfile);
       return typeof r === 'string' ? done(false, r) : done(true, undefined, [r]);
     }
-    if (this.known.length && this.known.every((k) => isAlive(k.pid, k.startTime))) {
+    if (this.known.length && this.known.every((k) => this.stats.alive(k))) {
       return done(true, undefined, this.known.map((k) => k.pid));
     }
     const found = await this.search(snapshot);
     this.known = found.known;
+    this.stats.keep(this.known);
     if (found.known.length) return done(true, undefined, found.known.map((k) => k.pid));
     return done(false, found.reason);
   }

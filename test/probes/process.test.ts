@@ -1,7 +1,7 @@
 // Process probe against the real process table: decoys, zombies, pidfiles, own children.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -140,5 +140,40 @@ describe('probes: process', () => {
     const snap = new PollSnapshot(psList);
     await Promise.all([new ProcessProbe({ name: `a${token}`, namespace: 'own' }).check(snap), new ProcessProbe({ name: `b${token}`, namespace: 'own' }).check(snap)]);
     assert.equal(snap.scans, 1);
+  });
+  it('confirms known pids through stat files opened once and re-read in place; a death is seen, and the files are closed', async () => {
+    // This process's open files that are the stat file of pid.
+    const statFiles = (pid: number) =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === `/proc/${pid}/stat`;
+        } catch {
+          return false;
+        }
+      }).length;
+    const c = start([exe, '3171']);
+    await sleep(100);
+    const probe = new ProcessProbe({ name: token.slice(0, 15), args: '^\\S+ 3171$', namespace: 'own' });
+    assert.equal((await check(probe)).scans, 1, 'found by a scan');
+    const r1 = await check(probe);
+    assert.equal(r1.ok, true);
+    assert.equal(r1.scans, 0, 'confirmed without a scan');
+    assert.equal(statFiles(c.pid), 1, 'its stat file opened once');
+    await check(probe);
+    assert.equal(statFiles(c.pid), 1, 're-read in place, not reopened');
+    c.kill('SIGKILL');
+    await sleep(100);
+    const r2 = await check(probe);
+    assert.equal(r2.ok, false, `the death is seen: ${JSON.stringify(r2.pids)} killed ${c.pid}`);
+    assert.equal(r2.scans, 1, 'and confirmed by a scan');
+    assert.equal(statFiles(c.pid), 0, 'its file closed');
+    const d = start([exe, '3171']);
+    await sleep(100);
+    assert.equal((await check(probe)).ok, true);
+    await check(probe);
+    assert.equal(statFiles(d.pid), 1);
+    probe.close();
+    assert.equal(statFiles(d.pid), 0, 'close() closes it');
+    d.kill('SIGKILL');
   });
 });
