@@ -60,7 +60,10 @@ export class SystemBus {
     readonly socketPath: string,
   ) {
     bus.on('message', (msg: Message) => {
-      if (msg.type !== MessageType.SIGNAL) return;
+      // Broadcasts only: they reach this connection through its match rules, whose
+      // sender= dbus-daemon enforces. A signal addressed to this connection bypasses the
+      // rules, so any local user on the bus could forge a "death" with one.
+      if (msg.type !== MessageType.SIGNAL || msg.destination) return;
       const at = Date.now();
       const sig: Signal = { sender: msg.sender, path: msg.path, interface: msg.interface, member: msg.member, body: msg.body, at };
       for (const h of this.signalHandlers) h(sig);

@@ -48,5 +48,5 @@ export function systemdRestarts(s: UnitState): RestartJudgement {
   const e = ending(s);
   if (!e) return { bySystemd: false, why: 'main process gone, no exit status seen yet' };
   const yes = RESTARTS[e].includes(s.restart);
-  return { bySystemd: yes, why: `Restart=${s.restart} ${yes ? 'covers' : 'does not cover'} a ${e} end (code ${s.execMainCode}, status ${s.execMainStatus}, result ${s.result || '-'})` };
+  return { bySystemd: yes, why: `Restart=${s.restart} ${yes ? 'covers' : 'does not cover'} this end: ${e} (code ${s.execMainCode}, status ${s.execMainStatus}, result ${s.result || '-'})` };
 }

@@ -27,6 +27,8 @@ export interface UnitDeath {
   state: UnitState;
   /** Whether systemd brings it back by itself: then the agent only records it. */
   systemd: RestartJudgement;
+  /** A start/stop/restart job of this watch on the unit was running: an expected end. */
+  duringOwnJob: boolean;
 }
 
 /** Any change of a watched unit's state (also after a death: auto-restart, the new pid). */
@@ -56,6 +58,8 @@ interface Watched {
   loading: boolean;
   /** Arrival time of the first signal of a batch not yet settled. */
   batchAt?: number;
+  /** A job of this watch on the unit was in flight when a signal of the batch came. */
+  batchOwnJob: boolean;
 }
 
 export class UnitWatch {
@@ -63,6 +67,8 @@ export class UnitWatch {
   private readonly byPath = new Map<string, Watched>();
   private readonly listeners: { [K in keyof Events]: Set<(e: Events[K]) => void> } = { death: new Set(), change: new Set(), lost: new Set() };
   private readonly jobs: Jobs;
+  /** Jobs of this watch in flight, per unit (their deaths are expected ones). */
+  private readonly ownJobs = new Map<string, number>();
   /** watch() calls in progress, so that two for one unit share one set-up. */
   private readonly starting = new Map<string, Promise<Result<UnitState>>>();
   private closing = false;
@@ -109,7 +115,7 @@ export class UnitWatch {
     const op = 'watch';
     const p = await loadUnit(this.bus, unit, op);
     if (!p.ok) return p;
-    const w: Watched = { unit, path: p.value, rule: propertiesRule(p.value), state: emptyState(unit), told: emptyState(unit), loading: true };
+    const w: Watched = { unit, path: p.value, rule: propertiesRule(p.value), state: emptyState(unit), told: emptyState(unit), loading: true, batchOwnJob: false };
     this.byUnit.set(unit, w);
     this.byPath.set(w.path, w);
     // Match first, then read: a change between the two is then in a signal after the
@@ -135,6 +141,11 @@ export class UnitWatch {
     this.byUnit.delete(unit);
     this.byPath.delete(w.path);
     if (!this.bus.closed) await this.bus.removeMatch(w.rule, { op: 'unwatch', unit });
+  }
+
+  /** This connection's unique name on the bus (":1.42"), for logs. */
+  get busName(): string {
+    return this.bus.name;
   }
 
   /** The watched units. */
@@ -186,7 +197,12 @@ export class UnitWatch {
 
   /** A failed job says in what state it left the unit (e.g. failed (failed), exit 203). */
   private async job(op: JobOp, unit: string, opts?: JobOptions): Promise<JobOutcome> {
-    const r = await this.jobs.run(op, unit, opts);
+    this.ownJobs.set(unit, (this.ownJobs.get(unit) ?? 0) + 1);
+    const r = await this.jobs.run(op, unit, opts).finally(() => {
+      const n = (this.ownJobs.get(unit) ?? 1) - 1;
+      if (n > 0) this.ownJobs.set(unit, n);
+      else this.ownJobs.delete(unit);
+    });
     if (r.ok || !r.error || this.bus.closed) return r;
     const now = await readUnit(this.bus, unit, op);
     if (now.ok) r.error.seen += `; unit ${now.value.activeState} (${now.value.subState}), result ${now.value.result || '-'}`;
@@ -224,14 +240,19 @@ export class UnitWatch {
    * current I/O callbacks (setImmediate, not a timer) reports them as one.
    */
   private batch(w: Watched, at: number): void {
-    if (w.loading || w.batchAt !== undefined) return;
+    if (w.loading) return;
+    // Noted now: JobRemoved may end the job before the batch settles.
+    if (this.ownJobs.has(w.unit)) w.batchOwnJob = true;
+    if (w.batchAt !== undefined) return;
     w.batchAt = at;
     setImmediate(() => this.settle(w));
   }
 
   private settle(w: Watched): void {
     const at = w.batchAt ?? Date.now();
+    const duringOwnJob = w.batchOwnJob;
     w.batchAt = undefined;
+    w.batchOwnJob = false;
     if (this.byUnit.get(w.unit) !== w) return; // unwatched meanwhile
     const previous = w.told;
     const state = w.state;
@@ -241,7 +262,7 @@ export class UnitWatch {
     // A new main pid with no exit in between is a swap (a reload, nginx's binary
     // upgrade), not a death.
     const died = previous.mainPid !== 0 && state.mainPid !== previous.mainPid && (state.mainPid === 0 || state.execMainExitUsec !== previous.execMainExitUsec);
-    if (died) this.emit('death', { unit: w.unit, pid: previous.mainPid, at, state, systemd });
+    if (died) this.emit('death', { unit: w.unit, pid: previous.mainPid, at, state, systemd, duringOwnJob });
     this.emit('change', { unit: w.unit, at, state, previous, systemd });
   }
 
