@@ -64,7 +64,7 @@ const sh = (cmd: string, args: string[], opts: { cwd?: string } = {}) => execFil
 /** The executable, rebuilt only when its inputs changed. */
 export async function ensureSea(): Promise<{ executable: string; reused: boolean }> {
   const executable = join(BUILD, 'ha-watchdog');
-  const hash = inputsHash(ROOT, SEA_INPUTS, [process.version, process.execPath, process.env.HWT_SEA_MINIFY ?? '']);
+  const hash = inputsHash(ROOT, SEA_INPUTS, [process.version, process.execPath, process.env.HWT_SEA_MINIFY ?? '', process.env.HWT_SEA_SNAPSHOT ?? '']);
   const stamp = join(BUILD, 'ha-watchdog.stamp');
   mkdirSync(PKG, { recursive: true });
   return withLock(join(PKG, '.lock'), async () => {

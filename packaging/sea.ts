@@ -15,7 +15,7 @@
 // - every dynamic import() names a literal module, so esbuild bundles those too; the
 //   check below refuses a bundle that still requires anything but a node built-in.
 import { execFileSync } from 'node:child_process';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,8 +55,101 @@ const createRequireToRequire: Plugin = {
   },
 };
 
+/**
+ * `import('undici')` in src/ gets undici's HTTP client alone: the Agent and the
+ * request API, from undici's own files. undici's index.js also loads fetch, WebSocket,
+ * EventSource, the cache and cookie APIs, the mock agents and the proxy agents at
+ * start (about half of its start-up time in a `check`), none of which ha-watchdog
+ * uses. Same code for what it does use; `request` wrapped as index.js wraps it.
+ */
+export const UNDICI_CLIENT = `'use strict'
+const Dispatcher = require('undici/lib/dispatcher/dispatcher')
+const Agent = require('undici/lib/dispatcher/agent')
+const errors = require('undici/lib/core/errors')
+const util = require('undici/lib/core/util')
+const api = require('undici/lib/api')
+const { getGlobalDispatcher, setGlobalDispatcher } = require('undici/lib/global')
+const { InvalidArgumentError } = errors
+Object.assign(Dispatcher.prototype, api)
+// As undici/index.js makeDispatcher (7.x).
+function makeDispatcher (fn) {
+  return (url, opts, handler) => {
+    if (typeof opts === 'function') {
+      handler = opts
+      opts = null
+    }
+    if (!url || (typeof url !== 'string' && typeof url !== 'object' && !(url instanceof URL))) {
+      throw new InvalidArgumentError('invalid url')
+    }
+    if (opts != null && typeof opts !== 'object') {
+      throw new InvalidArgumentError('invalid opts')
+    }
+    if (opts && opts.path != null) {
+      if (typeof opts.path !== 'string') {
+        throw new InvalidArgumentError('invalid opts.path')
+      }
+      let path = opts.path
+      if (!opts.path.startsWith('/')) {
+        path = '/' + path
+      }
+      url = new URL(util.parseOrigin(url).origin + path)
+    } else {
+      if (!opts) {
+        opts = typeof url === 'object' ? url : {}
+      }
+      url = util.parseURL(url)
+    }
+    const { agent, dispatcher = getGlobalDispatcher() } = opts
+    if (agent) {
+      throw new InvalidArgumentError('unsupported opts.agent. Did you mean opts.client?')
+    }
+    return fn.call(dispatcher, {
+      ...opts,
+      origin: url.origin,
+      path: url.search ? url.pathname + url.search : url.pathname,
+      method: opts.method || (opts.body ? 'PUT' : 'GET')
+    }, handler)
+  }
+}
+module.exports.Dispatcher = Dispatcher
+module.exports.Agent = Agent
+module.exports.errors = errors
+module.exports.setGlobalDispatcher = setGlobalDispatcher
+module.exports.getGlobalDispatcher = getGlobalDispatcher
+module.exports.request = makeDispatcher(api.request)
+module.exports.stream = makeDispatcher(api.stream)
+module.exports.pipeline = makeDispatcher(api.pipeline)
+module.exports.connect = makeDispatcher(api.connect)
+module.exports.upgrade = makeDispatcher(api.upgrade)
+`;
+
+/** The undici exports src/ uses: the client module must give the package's own. */
+const UNDICI_USED = ['Agent', 'request', 'Dispatcher', 'errors'];
+
+function checkUndiciClient(): void {
+  const req = createRequire(join(ROOT, 'package.json'));
+  const full = req('undici') as Record<string, unknown>;
+  const mod = { exports: {} as Record<string, unknown> };
+  new Function('require', 'module', 'exports', UNDICI_CLIENT)(req, mod, mod.exports);
+  for (const name of UNDICI_USED) {
+    const a = full[name];
+    const b = mod.exports[name];
+    // Classes and objects are undici's very own; request is index.js's wrapper, rebuilt.
+    if (typeof a !== typeof b || (name !== 'request' && a !== b)) throw new Error(`the undici client module's ${name} is not undici's (undici ${String(req('undici/package.json').version)}): see UNDICI_CLIENT`);
+  }
+}
+
+const undiciClient: Plugin = {
+  name: 'undici-client',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, (args) => (/[\\/]src[\\/]/.test(args.importer) ? { path: 'undici-client', namespace: 'undici-client' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'undici-client' }, () => ({ contents: UNDICI_CLIENT, loader: 'js', resolveDir: ROOT }));
+  },
+};
+
 /** esbuild: src/cli.ts -> one CJS file, every dependency inside. */
 export async function bundle(outFile: string): Promise<{ packages: string[] }> {
+  checkUndiciClient();
   const r = await build({
     entryPoints: [join(ROOT, 'src/cli.ts')],
     outfile: outFile,
@@ -73,7 +166,7 @@ export async function bundle(outFile: string): Promise<{ packages: string[] }> {
     keepNames: process.env.HWT_SEA_MINIFY === '1',
     legalComments: 'none',
     logLevel: 'silent',
-    plugins: [createRequireToRequire],
+    plugins: [createRequireToRequire, undiciClient],
     // import.meta is empty in a CJS bundle, and esbuild says nothing about it in
     // node_modules: ps-list computes its __dirname from import.meta.url at load time
     // (for its Windows helper binary) and would throw, silently failing every process
@@ -116,6 +209,7 @@ export async function buildSea(out = join(ROOT, 'pkg/build/ha-watchdog'), node =
   const { packages } = await bundle(main);
   const t1 = Date.now();
   const blob = join(work, 'sea.blob');
+  const snapshot = process.env.HWT_SEA_SNAPSHOT === '1';
   const seaConfig = join(work, 'sea-config.json');
   writeFileSync(
     seaConfig,
@@ -126,8 +220,9 @@ export async function buildSea(out = join(ROOT, 'pkg/build/ha-watchdog'), node =
       disableExperimentalSEAWarning: true,
       // V8's compiled code for the bundle, made at build time: start-up skips parsing
       // and compiling most of the ~2 MB of JavaScript.
-      useCodeCache: true,
-      useSnapshot: false,
+      useCodeCache: !snapshot,
+      // HWT_SEA_SNAPSHOT=1: a V8 startup snapshot instead (src/cli.ts preloads the check's modules into it).
+      useSnapshot: snapshot,
     }),
   );
   execFileSync(node, ['--experimental-sea-config', seaConfig], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -3,12 +3,7 @@
 // `check` from cron starts fast.
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-
-// undici parses HTTP with a WebAssembly module. V8 would optimise it in the background
-// and make every short `check` wait ~50-80 ms at exit for that; the baseline compiler
-// is plenty for one request per probe. Set before undici is loaded.
-setFlagsFromString('--liftoff-only');
+import { setFlagsFromString, startupSnapshot } from 'node:v8';
 
 const USAGE = `Usage: ha-watchdog <command> [options]
 
@@ -85,6 +80,9 @@ async function main(argv: string[]): Promise<number> {
   if (o.for !== undefined && command !== 'pause') return err(`ha-watchdog: --for goes with pause only\n\n${USAGE}`, 64);
   if (o.reason !== undefined && command !== 'pause' && command !== 'switchover') return err(`ha-watchdog: --reason goes with pause and switchover only\n\n${USAGE}`, 64);
   if (o.wait !== undefined && command !== 'switchover' && command !== 'takeback') return err(`ha-watchdog: --wait goes with switchover and takeback only\n\n${USAGE}`, 64);
+  // zod compiles a parser for each object schema with new Function at its first use:
+  // worth it for many parses, not for the few of a command (the config, the state).
+  (await import('zod')).config({ jitless: true });
   const { DEFAULT_CONFIG_PATH } = await import('./config/load.js');
   const configPath = o.config ?? process.env.HA_WATCHDOG_CONFIG ?? DEFAULT_CONFIG_PATH;
 
@@ -172,15 +170,37 @@ function err(text: string, code: number): number {
   return code;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    // Timers of libraries (cron, sockets) must not keep a finished command alive.
-    if (process.argv[2] !== 'run') setImmediate(() => process.exit(code));
-    else process.exit(code);
-  },
-  (e) => {
-    process.stderr.write(`ha-watchdog: internal error: ${(e as Error).stack ?? e}\n`);
-    process.exit(3);
-  },
-);
+function start(): void {
+  // undici parses HTTP with a WebAssembly module. V8 would optimise it in the background
+  // and make every short `check` wait ~50-80 ms at exit for that; the baseline compiler
+  // is plenty for one request per probe. Set before undici compiles it.
+  setFlagsFromString('--liftoff-only');
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+      // Timers of libraries (cron, sockets) must not keep a finished command alive.
+      if (process.argv[2] !== 'run') setImmediate(() => process.exit(code));
+      else process.exit(code);
+    },
+    (e) => {
+      process.stderr.write(`ha-watchdog: internal error: ${(e as Error).stack ?? e}\n`);
+      process.exit(3);
+    },
+  );
+}
+
+/**
+ * The modules a `check` needs, loaded (not run) while the single executable's V8
+ * startup snapshot is built (packaging/sea.ts): they start already initialised. Only
+ * modules whose loading reads nothing of the host or the process belong here.
+ */
+async function preload(): Promise<void> {
+  const { loadPino } = await import('./log.js');
+  loadPino();
+  // Not undici: Node 20 cannot put node:http's parser binding (which undici loads) into a snapshot.
+  await Promise.all([import('./config/load.js'), import('./config/errors.js'), import('./agent/check.js'), import('ps-list')]);
+}
+
+// Built into a snapshot: load, then run start() in each process made from it.
+if (startupSnapshot?.isBuildingSnapshot()) void preload().then(() => startupSnapshot.setDeserializeMainFunction(start));
+else start();

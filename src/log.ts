@@ -32,9 +32,11 @@ export interface LogOptions {
 
 const require = createRequire(import.meta.url);
 
+/** pino, loaded with require at call time so commands that never log (validate, --help) skip it. */
+export const loadPino = (): typeof import('pino') => require('pino') as typeof import('pino');
+
 export function createLogger(opts: LogOptions = {}): Logger & PinoLogger {
-  // Loaded with require at call time so commands that never log (validate, --help) skip it.
-  const pino = require('pino') as typeof import('pino');
+  const pino = loadPino();
   const journal = Boolean((opts.env ?? process.env).JOURNAL_STREAM);
   const sink = opts.write ? null : pino.destination({ fd: 1, sync: true });
   const write = opts.write ?? ((line: string) => sink!.write(line));
