@@ -115,6 +115,12 @@ describe('ha-watchdog check (integration)', { skip, concurrency: false }, () => 
     const { s, config } = await setup({ interval: '1h' });
     const agent = await s.startAgent(config);
     for (let i = 0; i < 100 && !agent.lines.some((l) => l.event === 'service.up'); i++) await new Promise((r) => setTimeout(r, 50));
+    // Settled: on a loaded machine the first poll's late probe answers each start a poll
+    // of their own (POLL_WAIT_MS); one of them must not meet the hang below.
+    for (let n = -1, i = 0; i < 100 && n !== agent.lines.length; i++) {
+      n = agent.lines.length;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
     // Hung, not killed: the daemon's pid watch would see a death at once and act itself;
     // a hang it sees only at its next poll, an hour away.
     process.kill(s.tomcatPid(), 'SIGSTOP');

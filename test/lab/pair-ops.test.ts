@@ -106,7 +106,11 @@ describe('lab: operating the pair (switchover, split brain, doctor, diagnose)', 
       assert.equal(await lab!.vipHolder(), 'A');
       await lab!.client.waitForWho('A', 10_000);
       await new Promise((r) => setTimeout(r, 1000));
-      assert.equal(errorCount(lab!.client.timeline(), t2, Date.now()), 0, 'takeback cost failed requests');
+      // The VIP comes back by preemption while both hosts serve: nothing fails, except the one
+      // request that can be in flight exactly at the VRRP preemption with no supervisor at all
+      // (about 1 preemption in 12 here: lab/README.md, Gotchas). Two would be the agent's.
+      const takebackErrors = errorCount(lab!.client.timeline(), t2, Date.now());
+      assert.ok(takebackErrors <= 1, `takeback cost ${takebackErrors} failed requests`);
     } finally {
       await lab!.client.stop();
     }
