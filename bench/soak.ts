@@ -8,7 +8,7 @@ import { lastJson, table, type Section, type SummaryRow } from './lib/report.js'
 import type { Settings } from './lib/settings.js';
 import { fmt, max, mb, median } from './lib/stats.js';
 
-const RSS_LIMIT_MB = 80;
+const RSS_LIMIT_MB = 60; // issue 17
 const GROWTH_LIMIT_MB = 5;
 const TUNED = ['--max-semi-space-size=1', '--max-old-space-size=64'];
 function plannedRuns(): Array<{ label: string; flags: string[] }> {
