@@ -33,6 +33,8 @@ export interface AgentOptions {
   waitMs?: number;
   /** A probe answered after its poll had decided: the daemon polls at once to take it. */
   onLate?: () => void;
+  /** What systemd says it does about a service's unit (the daemon's D-Bus watch), for the policy. */
+  systemd?: (service: string) => { restarting: boolean; running: boolean; reason: string } | undefined;
 }
 
 export interface PollResult {
@@ -86,6 +88,10 @@ export class Agent {
     const outcomes = this.outcomes.splice(0);
     const observed: Omit<Observations, 'outcomes'> = await this.probes.observe(this.opts.waitMs);
     this.keepalivedPids = observed.keepalived.pids;
+    for (const [name, o] of Object.entries(observed.services)) {
+      const view = this.opts.systemd?.(name);
+      if (view) o.systemd = view;
+    }
     // The peer guard is asked only when this poll's decision may hinge on it.
     const peer = wantsPeer(observed, this.memory, this.config);
     if (peer === 'fresh') observed.peer = await this.probes.askPeer();

@@ -13,7 +13,9 @@ import type { Logger } from '../log.js';
 import { vipHeld } from '../probes/vip-held.js';
 import { hostHealth } from '../serve/healthz.js';
 import { Outlets } from '../serve/outlets.js';
+import { watchUnits, type UnitNotices } from '../systemd/notices.js';
 import { createNotifier, type Notifier } from '../systemd/notify.js';
+import type { KnownPids } from '../probes/index.js';
 import { Agent, criticalOf, logEvent } from './agent.js';
 import { cheapenTask } from './cron-time.js';
 import { acquireLock, type LockResult } from './lock.js';
@@ -82,6 +84,8 @@ class Daemon {
   private readonly outlets: Outlets;
   private readonly notify: Notifier;
   private control: ControlServer | null = null;
+  /** systemd's death notices for services that are units (`process.unit`), over D-Bus. */
+  private units?: UnitNotices;
 
   private constructor(
     private config: Config,
@@ -100,9 +104,19 @@ class Daemon {
       // `doctor` on the peer: this host's keepalived.conf, summarized (read on each ask).
       pair: (nonce) => localSide(this.config, nonce),
     });
-    this.agent = new Agent(config, restored.memory, { log, dryRun: opts.dryRun, persist: true, onEvent: (e) => this.outlets.send(e), onOutcome: kick, waitMs: POLL_WAIT_MS, onLate: kick });
+    this.agent = new Agent(config, restored.memory, {
+      log,
+      dryRun: opts.dryRun,
+      persist: true,
+      onEvent: (e) => this.outlets.send(e),
+      onOutcome: kick,
+      waitMs: POLL_WAIT_MS,
+      onLate: kick,
+      systemd: (service) => this.units?.view(service),
+    });
     this.pidWatch = new PidWatch(
-      () => this.agent.knownPids(),
+      // The pids of units systemd reports on are not polled.
+      () => withoutServices(this.agent.knownPids(), this.units?.services),
       (gone) => {
         log.debug({ event: 'pid.vanished', gone }, `gone: ${gone.map((g) => `${g.owner} pid ${g.pid}`).join(', ')}; polling now`);
         kick();
@@ -147,6 +161,13 @@ class Daemon {
     // systemd's watchdog is fed by a timer while polls keep completing: a blocked event
     // loop (no timer) or a poll loop that stopped (no recent poll) gets the agent restarted.
     d.stopKeepAlive = d.notify.keepAlive(() => Date.now() - d.loop.lastEnd < watchdogAliveMs(d.config.interval));
+    d.units = await watchUnits(unitsOf(config), {
+      death: (service, death) => {
+        log.info({ event: 'unit.died', service, unit: death.unit, pid: death.pid, bySystemd: death.systemd.bySystemd, reason: death.systemd.why }, `systemd: ${death.unit} main pid ${death.pid} died; polling now`);
+        if (!death.duringOwnJob) d.loop.kick();
+      },
+      problem: (reason) => log.warn({ event: 'systemd.unavailable', reason }, reason),
+    });
     d.schedule();
     // Its ticks share the scheduler's wake-ups: the one due with a poll runs in the cron tick.
     d.pidWatch.start({ nextPollAt: () => d.task?.getNextRun()?.getTime() });
@@ -197,6 +218,7 @@ class Daemon {
     log.info({ event: 'agent.stopping', signal }, `${signal}: finishing what is in flight`);
     await step('control socket', () => this.control?.close());
     this.pidWatch.stop();
+    await step('systemd', () => this.units?.close());
     await step('scheduler', () => this.task?.stop());
     await this.loop.stop();
     // Each command is bounded by its own timeout (then TERM, then KILL).
@@ -264,6 +286,15 @@ class Daemon {
     const a = this.agent;
     return hostHealth(a.memory, criticalOf(this.config), a.last?.observations.keepalived.running, a.lastPollAt, Date.now(), this.pidWatch.gone().map((g) => g.owner), vipNow(this.config));
   }
+}
+
+/** Services whose processes are a systemd unit: service -> unit. */
+function unitsOf(c: Config): Record<string, string> {
+  return Object.fromEntries(Object.entries(c.services).flatMap(([n, s]) => (s.process?.unit ? [[n, s.process.unit]] : [])));
+}
+
+function withoutServices(pids: KnownPids, skip: ReadonlySet<string> | undefined): KnownPids {
+  return skip?.size ? Object.fromEntries(Object.entries(pids).filter(([n]) => !skip.has(n))) : pids;
 }
 
 /** The longest any configured command may run before it is killed. */

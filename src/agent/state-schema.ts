@@ -45,6 +45,7 @@ export const ServiceMemorySchema = z.object({
   pids: pidList.optional(),
   retryAsked: z.boolean().optional(),
   order: z.enum(['handover', 'in-place']).optional(),
+  leftToSystemd: z.boolean().optional(),
 });
 
 const BackoffSchema = z.object({ ms: num.optional(), nextAt: num.optional() });

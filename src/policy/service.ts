@@ -62,6 +62,7 @@ export function stepService(
     });
     mem.phase = 'idle';
     mem.order = undefined;
+    mem.leftToSystemd = undefined;
     mem.attempt = 0;
     mem.failed = false;
     mem.failedReason = undefined;
@@ -71,6 +72,25 @@ export function stepService(
   };
 
   const maybeRestart = () => {
+    // Two supervisors must not race: a unit systemd restarts by itself (Restart=) is left
+    // to it; the process it started then gets the grace the agent's own restart would.
+    if (obs?.systemd?.restarting) {
+      if (!mem.leftToSystemd) events.push({ level: 'info', event: 'restart.left_to_systemd', ...base, reason: `systemd restarts it by itself: ${obs.systemd.reason}; not restarting it a second time` });
+      mem.leftToSystemd = true;
+      mem.graceUntil = undefined;
+      return;
+    }
+    if (mem.leftToSystemd) {
+      // systemd's word first: the process probe may not have seen the new pid yet.
+      const started = obs?.systemd?.running || obs?.probes.some((p) => p.probe === 'process' && p.ok);
+      if (started) {
+        mem.graceUntil ??= now + (cfg.restart?.grace ?? 0);
+        if (now < mem.graceUntil) return;
+      }
+      // systemd gave up (no process), or what it started is not healthy within the grace.
+      mem.leftToSystemd = undefined;
+      mem.graceUntil = undefined;
+    }
     if (!cfg.restart) {
       if (!mem.failed) giveUp('down, and no restart command is configured');
       return;
@@ -134,7 +154,7 @@ export function stepService(
       attemptFailed(`not healthy within the ${formatDuration(cfg.restart?.grace ?? 0)} grace: ${failureSummary(obs)}`);
     }
   }
-  if (mem.phase === 'idle' && mem.health === 'up' && (mem.failed || mem.attempt > 0)) healthy('service.recovered');
+  if (mem.phase === 'idle' && mem.health === 'up' && (mem.failed || mem.attempt > 0 || mem.leftToSystemd)) healthy('service.recovered');
   if (mem.phase === 'idle' && mem.health === 'down' && !paused) maybeRestart();
   return { actions, events };
 }

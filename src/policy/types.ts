@@ -18,6 +18,8 @@ export interface ProbeResult {
 export interface ServiceObservation {
   ok: boolean;
   probes: ProbeResult[];
+  /** A systemd unit (`process.unit`) watched over D-Bus: whether systemd itself restarts or starts it now. */
+  systemd?: { restarting: boolean; running: boolean; reason: string };
 }
 
 export interface KeepalivedObservation {
@@ -142,6 +144,8 @@ export interface ServiceMemory {
   retryAsked?: boolean;
   /** failover.order auto: what was chosen for this episode (said once). */
   order?: 'handover' | 'in-place';
+  /** systemd restarts it by itself (Restart=): left to systemd this episode (said once). */
+  leftToSystemd?: boolean;
 }
 
 /** When an action may be tried again: the current backoff, and the time it ends. */

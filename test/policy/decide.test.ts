@@ -28,6 +28,58 @@ describe('policy: decide()', () => {
       events: ['service.up', 'service.down'],
     },
     {
+      name: 'tomcat killed, its unit has Restart=on-failure (systemd says auto-restart) -> left to systemd, said once, no restart, no failover; back up -> service.recovered',
+      polls: [
+        ...healthy,
+        { t: 2, gone: { tomcat: true }, systemd: { tomcat: true } },
+        { t: 3, gone: { tomcat: true }, systemd: { tomcat: true } },
+        { t: 4, systemd: { tomcat: false } },
+        { t: 5, systemd: { tomcat: false } },
+      ],
+      actions: ['', '', '', '', '', ''],
+      events: ['service.up', 'service.down', 'restart.left_to_systemd', 'service.up', 'service.recovered'],
+      noEvents: ['failover', 'restart.start'],
+    },
+    {
+      name: 'left to systemd, systemd started it again, still deploying (process up, HTTP failing) -> the agent waits its grace (30 s), no restart, no failover; still not healthy after it -> the agent restarts',
+      polls: [
+        ...healthy,
+        { t: 2, gone: { tomcat: true }, systemd: { tomcat: true } },
+        { t: 4, pids: { tomcat: [77] }, up: { tomcat: false }, systemd: { tomcat: false } },
+        { t: 20, pids: { tomcat: [77] }, up: { tomcat: false }, systemd: { tomcat: false } },
+        { t: 33, pids: { tomcat: [77] }, up: { tomcat: false }, systemd: { tomcat: false } },
+        { t: 35, pids: { tomcat: [77] }, up: { tomcat: false }, systemd: { tomcat: false } },
+      ],
+      actions: ['', '', '', '', '', '', 'restart:tomcat'],
+      events: ['service.up', 'service.down', 'restart.left_to_systemd'],
+    },
+    {
+      name: 'left to systemd, systemd has started it (a main pid) but the process probe has not seen it yet -> still waits, no restart',
+      polls: [
+        ...healthy,
+        { t: 2, gone: { tomcat: true }, systemd: { tomcat: true } },
+        { t: 4, gone: { tomcat: true }, systemd: { tomcat: false }, sdRunning: { tomcat: true } },
+      ],
+      actions: ['', '', '', ''],
+      events: ['service.up', 'service.down', 'restart.left_to_systemd'],
+    },
+    {
+      name: 'tomcat killed, its unit has Restart=no (systemd does nothing) -> the agent restarts it as usual',
+      polls: [...healthy, { t: 2, gone: { tomcat: true }, systemd: { tomcat: false } }],
+      actions: ['', '', 'restart:tomcat'],
+      noEvents: ['restart.left_to_systemd'],
+    },
+    {
+      name: 'tomcat left to systemd, but systemd gives up (start limit) -> the agent restarts it then',
+      polls: [
+        ...healthy,
+        { t: 2, gone: { tomcat: true }, systemd: { tomcat: true } },
+        { t: 3, gone: { tomcat: true }, systemd: { tomcat: false } },
+      ],
+      actions: ['', '', '', 'restart:tomcat'],
+      events: ['service.up', 'service.down', 'restart.left_to_systemd'],
+    },
+    {
       name: 'tomcat dead for fall polls -> service.down and restart attempt 1',
       polls: [...healthy, { t: 2, up: { tomcat: false } }, { t: 3, up: { tomcat: false } }],
       actions: ['', '', '', 'restart:tomcat'],

@@ -34,6 +34,10 @@ export interface Poll {
   held?: boolean;
   /** What the keepalived track file holds (track-file control). */
   track?: 0 | 1 | null;
+  /** What systemd says it does about a service's unit (D-Bus): restarting by itself or not. */
+  systemd?: Record<string, boolean>;
+  /** systemd says the unit has a main process again (default: its process probe passes and systemd is not restarting it). */
+  sdRunning?: Record<string, boolean>;
   outcomes?: Array<Omit<ActionOutcome, 'startedAt' | 'finishedAt'>>;
 }
 
@@ -54,11 +58,13 @@ export function play(services: Record<string, Svc>, polls: Poll[], memory: Memor
             const gone = p.gone?.[n] ?? false;
             const ok = !gone && (p.up?.[n] ?? true);
             const pids = p.pids?.[n];
+            const sd = p.systemd?.[n];
+            const systemd = sd === undefined ? {} : { systemd: { restarting: sd, running: p.sdRunning?.[n] ?? (!gone && !sd), reason: sd ? 'SubState auto-restart' : 'Restart=no' } };
             if (pids) {
               const http = { probe: 'http' as const, ok, durationMs: 500, reason: ok ? undefined : 'no complete answer within 500 ms' };
-              return [n, { ok, probes: [{ probe: 'process' as const, ok: true, durationMs: 1, pids }, http] }];
+              return [n, { ok, probes: [{ probe: 'process' as const, ok: true, durationMs: 1, pids }, http], ...systemd }];
             }
-            return [n, { ok, probes: [{ probe: 'process' as const, ok, durationMs: 1, reason: ok ? undefined : `no ${n} process`, ...(gone && { gone }) }] }];
+            return [n, { ok, probes: [{ probe: 'process' as const, ok, durationMs: 1, reason: ok ? undefined : `no ${n} process`, ...(gone && { gone }) }], ...systemd }];
           }),
         ),
         keepalived: { running: p.keepalived ?? true, pids: p.kpids ?? [], ...(p.track !== undefined && { track: p.track }) },

@@ -131,6 +131,8 @@ function config(opts: { extra?: string; colour?: boolean } = {}): string {
     '    process:',
     '      name: node',
     "      args: 'fake-tomcat\\.mjs'",
+    // A unit: systemd reports its deaths over D-Bus (test 9), and only its cgroup matches.
+    '      unit: fake-tomcat.service',
     ...(opts.colour ? ['      colour: red'] : []),
     '    http:',
     '      url: http://127.0.0.1:8080/',
@@ -640,6 +642,37 @@ describe('ha-watchdog under systemd (the real agent, installed from a tarball)',
     const r = await ct.exec(['ha-watchdog', 'check']);
     assert.equal(r.code, 3, `${r.stdout}${r.stderr}`);
     assert.match(r.stdout, /read-only: lock held by ha-watchdog run \(pid \d+\)/);
+  });
+
+  it('9. systemd over D-Bus: the unit\'s main pid SIGKILLed is known at once (unit.died, no pid watch); with Restart=on-failure the agent leaves the restart to systemd', { timeout: 120_000 }, async () => {
+    await waitHealthy();
+    let seq: string[] = [];
+    // Restart=on-failure: systemd brings it back; two supervisors must not race.
+    await ct.writeFile('/etc/systemd/system/fake-tomcat.service.d/restart.conf', '[Service]\nRestart=on-failure\nRestartSec=2s\n');
+    try {
+      await ct.systemctl('daemon-reload');
+      await waitHealthy();
+      const t0 = Date.now();
+      const pid = await killTomcat();
+      const left = await waitEvent('restart.left_to_systemd', t0, (e) => e.event === 'restart.left_to_systemd' && e.service === 'tomcat');
+      await waitEvent('service.recovered', t0, (e) => e.event === 'service.recovered' && e.service === 'tomcat');
+      const ev = await eventsSince(t0);
+      seq = names(ev);
+      const d = ev.find((l) => l.ev.event === 'unit.died');
+      assert.ok(d, `no unit.died: ${seq.join(' ')}`);
+      assert.equal(d.ev.pid, pid);
+      assert.equal(d.ev.bySystemd, true, JSON.stringify(d.ev));
+      assert.ok(!seq.includes('restart.start(tomcat)'), `the agent restarted it too: ${seq.join(' ')}`);
+      assert.ok(!seq.some((x) => /failover|service\.failed|keepalived\.stop/.test(x)), `the agent gave up while systemd restarted it: ${seq.join(' ')}`);
+      const t = await show('fake-tomcat.service', 'ActiveState', 'NRestarts');
+      assert.equal(t.ActiveState, 'active');
+      assert.equal(t.NRestarts, '1', 'systemd restarted it, once');
+      say(`D-Bus: SIGKILL -> unit.died ${d.t - t0} ms (the kill's own exec into the container included); left to systemd ${left.t - t0} ms after the kill; ${seq.join(' ')}`);
+    } finally {
+      await ct.execOk(['rm', '-f', '/etc/systemd/system/fake-tomcat.service.d/restart.conf']);
+      await ct.systemctl('daemon-reload');
+    }
+    await waitHealthy();
   });
 
   it('7. stop: clean exit (Result=success, status 0), agent.stop logged, the lock released', { timeout: 120_000 }, async () => {
