@@ -139,6 +139,11 @@ function noFlapping(r: Played, wrong: string[]): void {
   const path = vipHolderPath(r);
   if (vipMoves(path) > 2) wrong.push(`the VIP flapped (${path.join(' → ')})`);
 }
+/** A, healed, never flapping: the verdict of every scenario that ends on a healed A. */
+function healedNoFlapping(r: Omit<PlayResult, 'metrics'>, wrong: string[]): void {
+  healedOnA(r, wrong);
+  noFlapping(r, wrong);
+}
 function noErrorAfterRepair(r: Played, wrong: string[]): void {
   const errs = errorCount(r.samples, r.fault, r.end);
   if (errs > 0) wrong.push(`client requests failed after the repair (${errs})`);
@@ -474,10 +479,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
       await lab.killTomcat('A', 'KILL');
       return t;
     },
-    judge: (r, wrong) => {
-      healedOnA(r, wrong);
-      noFlapping(r, wrong);
-    },
+    judge: healedNoFlapping,
   },
   'slow-hang': {
     id: 'slow-hang',
@@ -526,10 +528,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
       await lab.tomcatFault('A', '500');
       return t;
     },
-    judge: (r, wrong) => {
-      healedOnA(r, wrong);
-      noFlapping(r, wrong);
-    },
+    judge: healedNoFlapping,
   },
   'health-flap': {
     id: 'health-flap',
@@ -579,10 +578,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
       await lab.killTomcat('A', 'KILL');
       return t;
     },
-    judge: (r, wrong) => {
-      healedOnA(r, wrong);
-      noFlapping(r, wrong);
-    },
+    judge: healedNoFlapping,
   },
   switchover: {
     id: 'switchover',
