@@ -77,7 +77,9 @@ export function stepKeepalived(
   if (policy.paused) return done();
 
   const critical = Object.entries(services).filter(([, s]) => s.cfg.critical);
-  const notUp = critical.filter(([, s]) => !serviceHealthy(s.mem)).map(([n]) => n);
+  // A service whose restart command still runs is not back yet, even if something answers
+  // (a hung JVM being stopped may answer the requests it had queued).
+  const notUp = critical.filter(([, s]) => !serviceHealthy(s.mem) || s.mem.phase === 'restarting').map(([n]) => n);
   const want = wantRelease(critical, mem, policy, ctx.events);
   if (want) {
     giveUp(ctx, mode, want, policy);

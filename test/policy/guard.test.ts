@@ -122,6 +122,23 @@ describe('policy: failover.order handover-first', () => {
     assert.equal(p.memory.keepalived.release.active, false);
   });
 
+  it('handover: tomcat answers again while its restart command still runs -> the VIP is taken back only once the restart has ended', () => {
+    const p = play(
+      T,
+      [
+        ...healthy,
+        { t: 2, gone, peer: peerOk },
+        { t: 3, keepalived: false, outcomes: [ok('keepalived', 'keepalived.stop')] },
+        { t: 4, keepalived: false },
+        { t: 5, keepalived: false },
+        { t: 6, keepalived: false, outcomes: [ok('tomcat')] },
+      ],
+      undefined,
+      handover,
+    );
+    assert.deepEqual(kinds(p), ['', '', 'restart:tomcat,keepalived.stop:keepalived', '', '', '', 'keepalived.start:keepalived']);
+  });
+
   it('handover-first, the peer unhealthy -> restart first, handover.skipped said once', () => {
     const p = play(T, [...healthy, { t: 2, gone, peer: peerSick }, { t: 3, gone, peer: peerSick }], undefined, handover);
     assert.deepEqual(kinds(p), ['', '', 'restart:tomcat', '']);
