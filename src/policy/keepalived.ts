@@ -1,8 +1,8 @@
-// keepalived's step: give up the VIP when a critical service has failed (or, with
-// handover-first, as soon as it goes down and the peer is healthy), take it back when
-// every critical service is healthy; never pull the VIP onto a broken host. Two ways to
-// give it up: stop keepalived (the design card's), or write 1 into its track file
-// (keepalived keeps running in FAULT).
+// keepalived's step: give up the VIP when a critical service has failed (or, by
+// failover.order, as soon as it goes down and the peer is healthy), take it back when
+// every critical service is healthy; never pull the VIP onto a broken host. This
+// decision is the same whichever way the VIP is given up; the two ways (stop keepalived,
+// the design card's, or write 1 into its track file) are handlers in ./control/.
 import type { ServiceConfig } from '../config/load.js';
 import { failoverVerdict, handoverVerdict, type GuardConfig } from './guard.js';
 import { KEEPALIVED_STABLE_MS, nextBackoff } from './limits.js';
