@@ -14,7 +14,8 @@
 // buffer, no open/close, no string). The open file stays bound to that process: once
 // it is gone the read fails with ESRCH, even if its pid is reused meanwhile, so the
 // start time is checked only when the file is opened.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync } from 'node:fs';
+import { openStat, statAlive } from '../os/stat-file.js';
 import type { KnownPids } from '../probes/index.js';
 
 export const PID_WATCH_MS = 250;
@@ -25,8 +26,6 @@ export interface Vanished {
   pid: number;
 }
 
-const buf = Buffer.alloc(1024);
-const CLOSE_PAREN = 0x29;
 
 export interface PidWatchSchedule {
   /** When the scheduler's next tick is due (ms since the epoch); that tick calls due(). */
@@ -115,9 +114,9 @@ export class PidWatch {
       for (const k of set?.pids ?? []) {
         const key = `${k.pid}:${k.startTime}`;
         seen.add(key);
-        if (!this.files.has(key)) this.files.set(key, open(k.pid, k.startTime));
+        if (!this.files.has(key)) this.files.set(key, openStat(k.pid, k.startTime));
         const fd = this.files.get(key)!;
-        if (fd !== null && alive(fd)) continue;
+        if (fd !== null && statAlive(fd)) continue;
         if (fd !== null) {
           closeSync(fd);
           this.files.set(key, null);
@@ -136,44 +135,9 @@ export class PidWatch {
   }
 }
 
-/** The open stat file of pid if it is still the process that started at startTime, else null. */
-function open(pid: number, startTime: number): number | null {
-  let fd: number;
-  try {
-    fd = openSync(`/proc/${pid}/stat`, 'r');
-  } catch {
-    return null;
-  }
-  const n = read(fd);
-  const close = n < 0 ? -1 : buf.lastIndexOf(CLOSE_PAREN, n - 1);
-  // Field 22 (starttime) is the 20th after the ")".
-  const fields = close < 0 ? [] : buf.toString('latin1', close + 2, n).split(' ');
-  if (Number(fields[19]) !== startTime || isDeadState(fields[0]?.charCodeAt(0))) {
-    closeSync(fd);
-    return null;
-  }
-  return fd;
-}
-
-function alive(fd: number): boolean {
-  const n = read(fd);
-  if (n < 0) return false; // ESRCH: the process is gone
-  const close = buf.lastIndexOf(CLOSE_PAREN, n - 1);
-  return close >= 0 && !isDeadState(buf[close + 2]);
-}
-
-function read(fd: number): number {
-  try {
-    return readSync(fd, buf, 0, buf.length, 0);
-  } catch {
-    return -1;
-  }
-}
-
 function hasPids(known: KnownPids): boolean {
   for (const owner in known) if (known[owner]?.pids.length) return true;
   return false;
 }
 
 // Z (zombie), X and x (dead): the process no longer runs.
-const isDeadState = (c: number | undefined) => c === 0x5a || c === 0x58 || c === 0x78;

@@ -1,7 +1,8 @@
 // Process probe. Finding processes needs a full process-table scan (ps-list: two `ps`
 // runs, ~60 ms CPU); confirming pids we already know costs one /proc read each. So:
 // scan once, then confirm known pids every poll, and scan again only when one is gone.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync } from 'node:fs';
+import { openStat, statAlive } from '../os/stat-file.js';
 import { readFileSafe } from '../os/safe-write.js';
 import type { ProcessMatch } from '../config/load.js';
 import type { ProbeResult } from '../policy/types.js';
@@ -61,8 +62,6 @@ export interface KnownSet {
  * fails (ESRCH), even if the pid was reused meanwhile, so the start time is checked
  * only at the open. Alive = readable and not a zombie (Z) or dead (X, x), as isAlive().
  */
-const statBuf = Buffer.alloc(1024);
-
 class StatFiles {
   /** pid:startTime -> the open file, or null once it read as dead. */
   private readonly fds = new Map<string, number | null>();
@@ -72,9 +71,7 @@ class StatFiles {
     let fd = this.fds.get(key);
     if (fd === undefined) this.fds.set(key, (fd = openStat(k.pid, k.startTime)));
     if (fd === null) return false;
-    const n = readAt(fd);
-    const close = n < 0 ? -1 : statBuf.lastIndexOf(0x29, n - 1);
-    if (close >= 0 && !isDeadState(statBuf[close + 2])) return true;
+    if (statAlive(fd)) return true;
     closeSync(fd);
     this.fds.set(key, null);
     return false;
@@ -95,36 +92,6 @@ class StatFiles {
   }
 }
 
-function readAt(fd: number): number {
-  try {
-    return readSync(fd, statBuf, 0, statBuf.length, 0);
-  } catch {
-    return -1;
-  }
-}
-
-/** The open stat file of pid if it is the process that started at startTime and still runs, else null. */
-function openStat(pid: number, startTime: number): number | null {
-  let fd: number;
-  try {
-    fd = openSync(`/proc/${pid}/stat`, 'r');
-  } catch {
-    return null;
-  }
-  // Read from the file just opened (not again by path): state is the first field after
-  // the ")" that ends comm, starttime the 20th after it.
-  const n = readAt(fd);
-  const close = n < 0 ? -1 : statBuf.lastIndexOf(0x29, n - 1);
-  const fields = close < 0 ? [] : statBuf.toString('latin1', close + 2, n).split(' ');
-  if (Number(fields[19]) !== startTime || isDeadState(fields[0]?.charCodeAt(0)) || fields[0] === undefined) {
-    closeSync(fd);
-    return null;
-  }
-  return fd;
-}
-
-// Z (zombie), X and x (dead): the process no longer runs.
-const isDeadState = (c: number | undefined) => c === 0x5a || c === 0x58 || c === 0x78;
 
 export class ProcessProbe {
   private known: Known[] = [];
