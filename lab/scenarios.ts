@@ -474,11 +474,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
     right: 'A heals (tomcat restarted and answering), the VIP and the client end on A, no flapping (at most A → B → A)',
     windowMs: 40_000,
     lab: SLOW,
-    inject: async ({ lab, mark }) => {
-      const t = mark('fault');
-      await lab.killTomcat('A', 'KILL');
-      return t;
-    },
+    inject: (ctx) => killTomcatA(ctx),
     judge: healedNoFlapping,
   },
   'slow-hang': {
@@ -490,11 +486,9 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
     right: 'the hung JVM is replaced and A heals, the VIP and the client end on A, no flapping',
     windowMs: 45_000,
     lab: SLOW,
-    inject: async ({ lab, mark, facts }) => {
-      facts.hungPid = facts.tomcatBefore[0];
-      const t = mark('fault');
-      await lab.killTomcat('A', 'STOP');
-      return t;
+    inject: (ctx) => {
+      ctx.facts.hungPid = ctx.facts.tomcatBefore[0];
+      return killTomcatA(ctx, 'STOP');
     },
     judge: (r, wrong) => {
       if (!r.facts.hungPidGone) wrong.push('the hung tomcat is still there');
@@ -564,7 +558,8 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
     windowMs: 15_000,
     lab: FAST,
     labGroup: 'fast-crash',
-    inject: async ({ lab, mark, log }) => {
+    inject: async (ctx) => {
+      const { lab, log } = ctx;
       // Not a mark: the measured span (VIP moves included) starts at the second kill.
       log?.('fast-crash: the teaching kill');
       await lab.killTomcat('A', 'KILL');
@@ -574,9 +569,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
         log?.('fast-crash: the client did not settle on A after the teaching kill; going on');
       }
       await sleep(2_000);
-      const t = mark('fault');
-      await lab.killTomcat('A', 'KILL');
-      return t;
+      return killTomcatA(ctx);
     },
     judge: healedNoFlapping,
   },

@@ -11,21 +11,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BOOT_HOOK_TIMEOUT_MS, bootContainer, hostLeftovers, props, requirementsGate, type Container } from './container.js';
 import { Driver, installDriver, installUnits, type Event } from './dbus-harness.js';
+import type { UnitState } from '../../src/systemd/unit-state.js';
 
 const gate = requirementsGate();
 const say = (line: string) => process.stdout.write(`dbus-units.test: ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface State {
-  activeState: string;
-  subState: string;
-  mainPid: number;
-  execMainCode: number;
-  execMainStatus: number;
-  result: string;
-  restart: string;
-  nRestarts: number;
-}
+/** What the driver sends back of a unit (src/systemd/unit-state.ts, as JSON). */
+type State = UnitState;
 interface Outcome {
   ok: boolean;
   result: string;
