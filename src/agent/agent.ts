@@ -12,6 +12,7 @@ import { stepService } from '../policy/service.js';
 import { readStat } from '../os/proc.js';
 import type { Action, ActionOutcome, Maintenance, Memory, Observations, PolicyEvent } from '../policy/types.js';
 import { RecentActions } from './recent-actions.js';
+import { retryIn } from './retry-delay.js';
 import { loadPids, savePids, saveState } from './state.js';
 import { keepalivedPhrase, serviceState, unhealthyCritical } from '../policy/predicates.js';
 import { actionEvent } from '../catalogue/events.js';
@@ -113,16 +114,9 @@ export class Agent {
     return this.last;
   }
 
-  /** The soonest re-probe a failing, not yet down, service asks for (fall counts probes, not ticks). */
+  /** The soonest re-probe a failing, not yet down, service asks for (retry-delay.ts). */
   private retryIn(fresh: Observations['services']): number | undefined {
-    let soonest: number | undefined;
-    for (const [name, obs] of Object.entries(fresh)) {
-      const cfg = this.config.services[name];
-      const mem = this.memory.services[name];
-      if (obs.ok || !cfg || !mem || mem.health === 'down' || this.probes.probing(name)) continue;
-      soonest = Math.min(soonest ?? Infinity, cfg.retryDelay);
-    }
-    return soonest;
+    return retryIn(fresh, this.config.services, this.memory.services, (name) => this.probes.probing(name));
   }
 
   /** The pids the process probes confirm each poll (for the 250 ms pid watch). */
