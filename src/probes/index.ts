@@ -73,9 +73,23 @@ export class Probes {
   }
 
   /** The peer guard's question (only when `peer` is configured). */
-  async askPeer(): Promise<PeerObservation | undefined> {
-    return this.peer ? askPeer(this.peer) : undefined;
+  /**
+   * The peer's answer to a question asked now, or to one asked at most `maxAgeMs` ago: a
+   * failure weighed over back-to-back polls (first failed probe, its retry, down) asks
+   * once, and the poll that decides does not wait for the network again. The peer's
+   * /healthz is as old as its own last poll anyway.
+   */
+  async askPeer(maxAgeMs = 0): Promise<PeerObservation | undefined> {
+    if (!this.peer) return undefined;
+    const last = this.peerAsked;
+    if (last && performance.now() - last.at <= maxAgeMs) return last.answer;
+    const at = performance.now();
+    const answer = await askPeer(this.peer);
+    this.peerAsked = { at, answer };
+    return answer;
   }
+
+  private peerAsked?: { at: number; answer: PeerObservation };
 
   private peerAsking = false;
   private peerLatest?: PeerObservation;

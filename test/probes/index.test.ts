@@ -1,5 +1,7 @@
 // The registry: a probe that throws becomes a failed observation, the poll goes on.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import type { Config } from '../../src/config/load.js';
 import { Probes } from '../../src/probes/index.js';
@@ -22,5 +24,40 @@ describe('probes: registry', () => {
     ]);
     assert.deepEqual(o.keepalived, { running: false, pids: [], reason: 'probe crashed: ps: not found' });
     await probes.close();
+  });
+
+  it('askPeer(maxAge): an answer asked within maxAge is reused (one question per failure weighed), maxAge 0 always asks', async () => {
+    let asked = 0;
+    const server = createServer((_req, res) => {
+      asked++;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ healthy: asked === 1, host: 'b' }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/healthz`;
+    const config = {
+      file: 'x',
+      interval: 1000,
+      stateDir: '/tmp',
+      services: {},
+      keepalived: { process: { name: 'keepalived' }, start: { command: ['/bin/true'], timeout: 1000 } },
+      peer: { url, timeout: 5000, required: false },
+    } as unknown as Config;
+    const probes = new Probes(config, () => Promise.resolve([]));
+    try {
+      const first = await probes.askPeer(600_000);
+      assert.equal(first?.healthy, true);
+      assert.equal(asked, 1);
+      assert.deepEqual(await probes.askPeer(600_000), first, 'within maxAge: the same answer, no new question');
+      assert.equal(asked, 1);
+      const fresh = await probes.askPeer();
+      assert.equal(asked, 2, 'maxAge 0 (switchover): asked again');
+      assert.equal(fresh?.healthy, false);
+      assert.equal((await probes.askPeer(600_000))?.healthy, false, 'the newest answer is the one kept');
+      assert.equal(asked, 2);
+    } finally {
+      await probes.close();
+      server.close();
+    }
   });
 });
