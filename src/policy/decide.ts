@@ -50,7 +50,10 @@ export function decide(obs: Observations, memory: Memory, config: PolicyConfig, 
     vipHeld: obs.vipHeld,
     ...(maintenance.paused && next.maintenance?.switchover && { switchover: next.maintenance.reason ?? 'planned work' }),
   });
-  actions.push(...k.actions);
+  // Giving the VIP up goes first: clients wait on it, a restart started a moment later loses nothing.
+  const releases = k.actions.filter((a) => a.kind === 'keepalived.stop' || a.kind === 'vip.release');
+  actions.unshift(...releases);
+  actions.push(...k.actions.filter((a) => !releases.includes(a)));
   events.push(...k.events, ...stepVip(next.keepalived, obs.vip, released(next.keepalived, obs.keepalived, control), now));
   const thisHealthy = Object.values(services).every((s) => !s.cfg.critical || serviceHealthy(s.mem));
   events.push(...stepPair(next.keepalived, obs.vipHeld, obs.peer, thisHealthy));

@@ -238,7 +238,7 @@ describe('policy: decide()', () => {
         { t: 17, up: { tomcat: false }, keepalived: true },
       ],
       // t=6: back -> stopped at once; t=7/8: back again -> waits 10 s; t=17: heal backoff (from t=4) also due
-      actions: ['', '', '', 'restart:tomcat', 'keepalived.stop:keepalived', '', 'keepalived.stop:keepalived', '', '', 'restart:tomcat,keepalived.stop:keepalived'],
+      actions: ['', '', '', 'restart:tomcat', 'keepalived.stop:keepalived', '', 'keepalived.stop:keepalived', '', '', 'keepalived.stop:keepalived,restart:tomcat'],
       events: ['service.up', 'service.down', 'restart.failed', 'service.failed', 'failover', 'keepalived.running_again', 'keepalived.running_again'],
     },
   ];

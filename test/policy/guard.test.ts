@@ -115,7 +115,7 @@ describe('policy: failover.order handover-first', () => {
       undefined,
       handover,
     );
-    assert.deepEqual(kinds(p), ['', '', 'restart:tomcat,keepalived.stop:keepalived', '', 'keepalived.start:keepalived', '']);
+    assert.deepEqual(kinds(p), ['', '', 'keepalived.stop:keepalived,restart:tomcat', '', 'keepalived.start:keepalived', '']);
     const h = p.events[2]!.find((e) => e.event === 'handover');
     assert.ok(h, 'handover logged');
     assert.match(String(h.reason), /tomcat down; restarting it with the VIP on the peer; the peer is healthy/);
@@ -136,7 +136,7 @@ describe('policy: failover.order handover-first', () => {
       undefined,
       handover,
     );
-    assert.deepEqual(kinds(p), ['', '', 'restart:tomcat,keepalived.stop:keepalived', '', '', '', 'keepalived.start:keepalived']);
+    assert.deepEqual(kinds(p), ['', '', 'keepalived.stop:keepalived,restart:tomcat', '', '', '', 'keepalived.start:keepalived']);
   });
 
   it('handover-first, the peer unhealthy -> restart first, handover.skipped said once', () => {
@@ -160,7 +160,7 @@ describe('policy: failover.order handover-first', () => {
       undefined,
       handover,
     );
-    assert.deepEqual(kinds(p), ['', '', 'restart:tomcat,keepalived.stop:keepalived', '', '']);
+    assert.deepEqual(kinds(p), ['', '', 'keepalived.stop:keepalived,restart:tomcat', '', '']);
     assert.ok(eventNames(p).includes('service.failed'));
     assert.equal(p.memory.keepalived.release.active, true);
   });

@@ -37,7 +37,7 @@ describe('policy: keepalived.control track-file', () => {
 
   it('released, but the track file reads 0 again (rewritten behind our back) -> written again, with backoff', () => {
     const p = play(T, [...released, { t: 6, up: down, track: 0 }, { t: 16, up: down, track: 0 }], undefined, tf);
-    assert.deepEqual(kinds(p).slice(6), ['', 'restart:tomcat,vip.release:keepalived'], 'not at once (10 s backoff); the healing restart runs too');
+    assert.deepEqual(kinds(p).slice(6), ['', 'vip.release:keepalived,restart:tomcat'], 'not at once (10 s backoff); the healing restart runs too');
     assert.ok(eventNames(p).includes('keepalived.running_again'));
   });
 
@@ -48,7 +48,7 @@ describe('policy: keepalived.control track-file', () => {
       undefined,
       tf,
     );
-    assert.deepEqual(kinds(p), ['', '', 'restart:tomcat,vip.release:keepalived', 'keepalived.start:keepalived']);
+    assert.deepEqual(kinds(p), ['', '', 'vip.release:keepalived,restart:tomcat', 'keepalived.start:keepalived']);
   });
 
   it('keepalived died, everything healthy -> started again at once', () => {

@@ -26,13 +26,13 @@ const inPlaceEvent = (p: ReturnType<typeof play>) => p.events.flat().find((e) =>
 describe('policy: failover.order auto', () => {
   it('no start time known yet, peer healthy -> hand over first, and say why', () => {
     const p = play(T, [...healthy, { t: 2, gone, peer: peerOk }], undefined, guard);
-    assert.deepEqual(kinds(p), ['', '', 'restart:tomcat,keepalived.stop:keepalived']);
+    assert.deepEqual(kinds(p), ['', '', 'keepalived.stop:keepalived,restart:tomcat']);
     assert.match(String(handoverEvent(p)?.reason), /no start time known yet for tomcat .*handing the VIP to the healthy peer first/);
   });
 
   it('tomcat took 21 s to start last time, peer healthy -> hand over first', () => {
     const p = play(T, [{ t: 0 }, { t: 1 }, { t: 2, gone, peer: peerOk }], learned('tomcat', 21_400), guard);
-    assert.deepEqual(kinds(p), ['', '', 'restart:tomcat,keepalived.stop:keepalived']);
+    assert.deepEqual(kinds(p), ['', '', 'keepalived.stop:keepalived,restart:tomcat']);
     assert.match(String(handoverEvent(p)?.reason), /tomcat took 21s to start last time, longer than a handover \(about 1s\)/);
   });
 
@@ -66,7 +66,7 @@ describe('policy: failover.order auto', () => {
 
   it('a handover measured at 0.4 s, tomcat took 0.9 s last time -> hand over (the handover costs less)', () => {
     const p = play(T, [{ t: 0 }, { t: 1 }, { t: 2, gone, peer: peerOk }], learned('tomcat', 900, 400), guard);
-    assert.deepEqual(kinds(p), ['', '', 'restart:tomcat,keepalived.stop:keepalived']);
+    assert.deepEqual(kinds(p), ['', '', 'keepalived.stop:keepalived,restart:tomcat']);
     assert.match(String(handoverEvent(p)?.reason), /longer than a handover \(about 400ms\)/);
   });
 
@@ -88,7 +88,7 @@ describe('policy: failover.order auto', () => {
   it('explicit orders are kept: handover-first hands over a fast service, restart-first never hands over', () => {
     const fast = learned('tomcat', 100);
     const hf = play(T, [{ t: 0 }, { t: 1 }, { t: 2, gone, peer: peerOk }], fast, { ...guard, failover: { order: 'handover-first' as const } });
-    assert.deepEqual(kinds(hf), ['', '', 'restart:tomcat,keepalived.stop:keepalived']);
+    assert.deepEqual(kinds(hf), ['', '', 'keepalived.stop:keepalived,restart:tomcat']);
     const rf = play(T, [{ t: 0 }, { t: 1 }, { t: 2, gone, peer: peerOk }], learned('tomcat', 60_000), { ...guard, failover: { order: 'restart-first' as const } });
     assert.deepEqual(kinds(rf), ['', '', 'restart:tomcat']);
   });
