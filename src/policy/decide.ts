@@ -6,7 +6,7 @@ import { stepMaintenance } from './maintenance.js';
 import { stepPair } from './pair.js';
 import { freshServiceMemory, stepService } from './service.js';
 import { stepVip } from './vip.js';
-import type { Decision, Memory, Observations, PolicyEvent } from './types.js';
+import type { Action, Decision, Memory, Observations, PolicyEvent } from './types.js';
 import { serviceHealthy } from './predicates.js';
 
 /** The parts of the config the policy reads (the rest is for probes and actions). */
@@ -51,7 +51,7 @@ export function decide(obs: Observations, memory: Memory, config: PolicyConfig, 
     ...(maintenance.paused && next.maintenance?.switchover && { switchover: next.maintenance.reason ?? 'planned work' }),
   });
   // Giving the VIP up goes first: clients wait on it, a restart started a moment later loses nothing.
-  const releases = k.actions.filter((a) => a.kind === 'keepalived.stop' || a.kind === 'vip.release');
+  const releases: Action[] = k.actions.filter((a) => a.kind === 'keepalived.stop' || a.kind === 'vip.release');
   actions.unshift(...releases);
   actions.push(...k.actions.filter((a) => !releases.includes(a)));
   events.push(...k.events, ...stepVip(next.keepalived, obs.vip, released(next.keepalived, obs.keepalived, control), now));
