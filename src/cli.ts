@@ -72,6 +72,9 @@ async function main(argv: string[]): Promise<number> {
   if (o.help) return out(USAGE, 0);
   const [command, ...rest] = positionals;
   if (!command) return err(`ha-watchdog: no command given\n\n${USAGE}`, 64);
+  // The daemon's helpers (src/os/self.ts): not for people, so not in the usage.
+  const internal = command === '__state' ? rest.shift() : undefined;
+  if (command === '__state' && !internal) return err('ha-watchdog: __state needs the state directory\n', 64);
   const service = command === 'retry' ? rest.shift() : undefined;
   if (command === 'retry' && !service) return err(`ha-watchdog: retry needs the service, e.g. ha-watchdog retry tomcat\n\n${USAGE}`, 64);
   const extra = rest;
@@ -82,8 +85,9 @@ async function main(argv: string[]): Promise<number> {
   if (o.wait !== undefined && command !== 'switchover' && command !== 'takeback') return err(`ha-watchdog: --wait goes with switchover and takeback only\n\n${USAGE}`, 64);
   // zod compiles a parser for each object schema with new Function at its first use:
   // worth it for many parses, not for the few of a command (the config, the state).
-  (await import('zod')).config({ jitless: true });
-  const { DEFAULT_CONFIG_PATH } = await import('./config/load.js');
+  // The daemon never loads zod: its helpers read the config and the state.
+  if (command !== 'run') (await import('zod')).config({ jitless: true });
+  const { DEFAULT_CONFIG_PATH } = await import('./config/path.js');
   const configPath = o.config ?? process.env.HA_WATCHDOG_CONFIG ?? DEFAULT_CONFIG_PATH;
 
   switch (command) {
@@ -96,7 +100,8 @@ async function main(argv: string[]): Promise<number> {
       setFlagsFromString('--optimize-for-size');
       const { createLogger } = await import('./log.js');
       const { runDaemon } = await import('./agent/daemon.js');
-      return runDaemon({ configPath, dryRun: o['dry-run'], log: createLogger({ level: o['log-level'] }), version });
+      const { selfCommand } = await import('./os/self.js');
+      return runDaemon({ configPath, dryRun: o['dry-run'], log: createLogger({ level: o['log-level'] }), version, self: selfCommand() });
     }
     case 'check':
       return check(configPath, { dryRun: o['dry-run'], json: o.json, verbose: o.verbose, level: o['log-level'] });
@@ -108,6 +113,14 @@ async function main(argv: string[]): Promise<number> {
     case 'takeback': {
       const { control } = await import('./control/commands.js');
       return control(command, configPath, { json: o.json, for: o.for, reason: o.reason, service, wait: o.wait });
+    }
+    case '__config': {
+      const { configReply } = await import('./config/load-reply.js');
+      return out(JSON.stringify(configReply(configPath)), 0);
+    }
+    case '__state': {
+      const { loadState } = await import('./agent/state.js');
+      return out(JSON.stringify(loadState(internal!)), 0);
     }
     case 'doctor': {
       const { doctor, formatDoctor } = await import('./doctor/run.js');

@@ -68,6 +68,30 @@ describe('import rules (src/)', () => {
     assert.deepEqual(bad, []);
   });
 
+  it('the daemon keeps no config stack: nothing it imports at run time (dynamic imports too) reaches yaml, zod or the modules built on them; its helpers read the config and the state (src/config/load-apart.ts, src/agent/state-apart.ts)', () => {
+    const heavy = new Set(['yaml', 'zod', 'config/load.ts', 'config/schema.ts', 'config/yaml-guard.ts', 'agent/state.ts', 'agent/state-schema.ts']);
+    const next = new Map<string, string[]>();
+    for (const e of runtime) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
+    // Breadth-first from the daemon, keeping how each module was reached.
+    const via = new Map<string, string>([['agent/daemon.ts', '']]);
+    const queue = ['agent/daemon.ts'];
+    const bad: string[] = [];
+    while (queue.length) {
+      const f = queue.shift()!;
+      for (const t of next.get(f) ?? []) {
+        if (via.has(t)) continue;
+        via.set(t, f);
+        if (heavy.has(t)) {
+          const path = [t];
+          for (let p = f; p; p = via.get(p)!) path.unshift(p);
+          bad.push(path.join(' -> '));
+        } else if (t.endsWith('.ts')) queue.push(t);
+      }
+    }
+    assert.ok(via.has('config/load-apart.ts') && via.has('agent/state-apart.ts'), 'the daemon reads through its helpers');
+    assert.deepEqual(bad, []);
+  });
+
   it('no import cycle (run-time imports)', () => {
     const next = new Map<string, string[]>();
     for (const e of runtime) if (e.to.endsWith('.ts')) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);

@@ -13,7 +13,8 @@ import { readStat } from '../os/proc.js';
 import type { Action, ActionOutcome, Maintenance, Memory, Observations, PolicyEvent } from '../policy/types.js';
 import { RecentActions } from './recent-actions.js';
 import { retryIn } from './retry-delay.js';
-import { loadPids, savePids, saveState } from './state.js';
+import { loadPids, savePids } from './pids-file.js';
+import { saveState } from './state-save.js';
 import { keepalivedPhrase, serviceState, unhealthyCritical } from '../policy/predicates.js';
 import { actionEvent } from '../catalogue/events.js';
 

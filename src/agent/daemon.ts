@@ -3,9 +3,10 @@
 // finish what is in flight, save the memory and exit 0.
 import { KILL_AFTER_MS } from '../actions/command.js';
 import { formatDuration } from '../config/duration.js';
-import { ConfigError, formatProblem } from '../config/errors.js';
+import { formatProblem } from '../config/errors.js';
 import { cronExpression } from '../config/interval.js';
-import { loadConfig, type Config } from '../config/load.js';
+import { loadConfigApart } from '../config/load-apart.js';
+import type { Config } from '../config/load.js';
 import { serveControl } from '../control/serve.js';
 import type { ControlServer } from '../control/server.js';
 import { localSide } from '../doctor/side.js';
@@ -16,12 +17,13 @@ import { Outlets } from '../serve/outlets.js';
 import { watchUnits, type UnitNotices } from '../systemd/notices.js';
 import { createNotifier, type Notifier } from '../systemd/notify.js';
 import type { KnownPids } from '../probes/index.js';
+import type { SelfCommand } from '../os/self.js';
 import { Agent, criticalOf, logEvent } from './agent.js';
 import { cheapenTask } from './cron-time.js';
 import { acquireLock, type LockResult } from './lock.js';
 import { PidWatch } from './pid-watch.js';
 import { healthzAliveMs, PollLoop, watchdogAliveMs } from './poll-loop.js';
-import { restoreState } from './state.js';
+import { restoreStateApart, type Restored } from './state-apart.js';
 
 type Lock = Extract<LockResult, { ok: true }>;
 
@@ -38,6 +40,8 @@ export interface DaemonOptions {
   dryRun: boolean;
   log: Logger;
   version: string;
+  /** How to run this program again: its helpers read the config and the state (src/os/self.ts). */
+  self: SelfCommand;
 }
 
 /** Resolves with the exit code once the agent has stopped. */
@@ -61,17 +65,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 type Cron = typeof import('node-cron').default;
 type CronTask = ReturnType<Cron['schedule']>;
 
-/** The config, or the exit-worthy problem logged as `config.invalid`; its warnings logged either way. */
-function loadAndSay(opts: DaemonOptions, refused: string): Config | undefined {
-  try {
-    const config = loadConfig(opts.configPath);
-    for (const w of config.warnings ?? []) opts.log.warn({ event: 'config.warning', file: config.file, key: w.key, reason: w.message }, formatProblem(w));
-    return config;
-  } catch (e) {
-    const errors = e instanceof ConfigError ? e.problems : [{ message: (e as Error).message }];
-    opts.log.error({ event: 'config.invalid', file: opts.configPath, errors }, `${refused}:\n${(e as Error).message}`);
+/**
+ * The config (read by a helper process: src/config/load-apart.ts), or the exit-worthy
+ * problem logged as `config.invalid`; its warnings logged either way.
+ */
+async function loadAndSay(opts: DaemonOptions, refused: string): Promise<Config | undefined> {
+  const r = await loadConfigApart(opts.self, opts.configPath);
+  if (!r.ok) {
+    opts.log.error({ event: 'config.invalid', file: opts.configPath, errors: r.problems }, `${refused}:\n${r.message}`);
     return undefined;
   }
+  const { config } = r;
+  for (const w of config.warnings ?? []) opts.log.warn({ event: 'config.warning', file: config.file, key: w.key, reason: w.message }, formatProblem(w));
+  return config;
 }
 
 class Daemon {
@@ -92,9 +98,9 @@ class Daemon {
     private readonly opts: DaemonOptions,
     private readonly lock: Lock | null,
     private readonly cron: Cron,
+    restored: Restored,
   ) {
     const { log } = opts;
-    const restored = restoreState(config);
     for (const e of restored.events) logEvent(log, e);
     const kick = () => this.loop.kick();
     this.outlets = new Outlets({
@@ -138,7 +144,7 @@ class Daemon {
   /** The daemon running, or the exit code when it cannot start. */
   static async start(opts: DaemonOptions): Promise<Daemon | number> {
     const { log } = opts;
-    const config = loadAndSay(opts, 'invalid config, not starting');
+    const config = await loadAndSay(opts, 'invalid config, not starting');
     if (!config) return 1;
     // A dry run acts on nothing, so it neither takes the lock nor writes the state.
     const lock = opts.dryRun ? null : acquireLock(config.stateDir, 'ha-watchdog run');
@@ -149,7 +155,9 @@ class Daemon {
     }
     if (lock?.ok && lock.tookOverFrom) log.warn({ event: 'lock.stale', owner: lock.tookOverFrom }, `took over a stale lock from pid ${lock.tookOverFrom.pid}`);
     const { default: cron } = await import('node-cron');
-    const d = new Daemon(config, opts, lock?.ok ? lock : null, cron);
+    // After the lock: no other agent writes the state meanwhile.
+    const restored = await restoreStateApart(opts.self, config);
+    const d = new Daemon(config, opts, lock?.ok ? lock : null, cron, restored);
     await d.outlets.apply(config);
     // After the lock: only the agent in charge answers `status` and takes `pause`. A dry
     // run takes no lock, so it serves no socket (it must not hold the real agent's).
@@ -175,11 +183,22 @@ class Daemon {
     return d;
   }
 
-  /** SIGHUP: a valid config replaces the running one from the next poll; an invalid one is refused, the old one kept. */
-  async reload(): Promise<void> {
+  private reloads: Promise<void> = Promise.resolve();
+
+  /**
+   * SIGHUP: a valid config replaces the running one from the next poll; an invalid one is
+   * refused, the old one kept. Reloads run one after the other, in the order asked.
+   */
+  reload(): Promise<void> {
+    this.reloads = this.reloads.then(() => this.reloadOnce());
+    return this.reloads;
+  }
+
+  private async reloadOnce(): Promise<void> {
     const { log } = this.opts;
-    const next = loadAndSay(this.opts, 'reload refused, keeping the running config');
-    if (!next) return;
+    if (this.stopping) return;
+    const next = await loadAndSay(this.opts, 'reload refused, keeping the running config');
+    if (!next || this.stopping) return;
     if (next.stateDir !== this.config.stateDir) {
       log.error({ event: 'config.invalid', file: this.opts.configPath, reason: `stateDir changed from ${this.config.stateDir} to ${next.stateDir}; that needs a restart` }, 'reload refused: stateDir cannot change on reload');
       return;

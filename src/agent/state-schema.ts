@@ -113,15 +113,6 @@ export const MemorySchema = z.object({
   maintenance: MaintenanceSchema.optional(),
 });
 
-/** pids.json: the process probes' known pids, by service (a cache: anything wrong is ignored). */
-export const KnownPidsSchema = z.record(
-  serviceName,
-  z.object({
-    match: z.string().max(64 * 1024),
-    pids: z.array(z.object({ pid: int, startTime: num })).max(4096),
-  }),
-);
-
 /** The shape error in one line: where and what, never a value from the file. */
 export function shapeError(error: z.ZodError): string {
   const issues = error.issues.slice(0, 3).map((i) => {

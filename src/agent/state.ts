@@ -1,24 +1,21 @@
 // The policy's memory on disk (stateDir/state.json), so `check` runs from cron and a
-// restarted daemon carry on where the last one stopped. Written atomically (an
-// exclusive, no-follow temp file, fsync, rename: src/os/safe-write.ts); read without
-// following a symlink, only if it is a regular file of root's within 4 MiB, and checked
-// against its schema. Anything else is set aside (state.json.corrupt-<ms>), never fatal,
-// and the log says why in a line that never quotes the file.
+// restarted daemon carry on where the last one stopped. Written atomically
+// (state-save.ts); read without following a symlink, only if it is a regular file of
+// root's within 4 MiB, and checked against its schema. Anything else is set aside
+// (state.json.corrupt-<ms>), never fatal, and the log says why in a line that never
+// quotes the file. The daemon reads it through a helper process (state-apart.ts), so
+// the schema (zod) stays out of the long-running process.
 import { renameSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Config } from '../config/load.js';
-import { errnoReason, readFileSafe, safeDir, UnsafePathError, writeFileAtomic } from '../os/safe-write.js';
+import { errnoReason, readFileSafe, safeDir, UnsafePathError } from '../os/safe-write.js';
 import { freshMemory, resumeMemory } from '../policy/decide.js';
 import { isAlive } from '../os/proc.js';
 import type { Memory, PolicyEvent } from '../policy/types.js';
-import type { KnownPids } from '../probes/index.js';
-import { KnownPidsSchema, MemorySchema, shapeError } from './state-schema.js';
+import { MemorySchema, shapeError } from './state-schema.js';
+import { MAX_STATE_BYTES, stateFile } from './state-save.js';
 
-export const stateFile = (stateDir: string) => join(stateDir, 'state.json');
-
-/** The memory is a few KB; anything near this was not written by the agent. */
-export const MAX_STATE_BYTES = 4 * 1024 * 1024;
-export const MAX_PIDS_BYTES = 1024 * 1024;
+export { MAX_STATE_BYTES, saveState, stateFile } from './state-save.js';
+export { loadPids, MAX_PIDS_BYTES, pidsFile, savePids } from './pids-file.js';
 
 export function loadState(stateDir: string, now = Date.now()): { memory: Memory; events: PolicyEvent[] } {
   const file = stateFile(stateDir);
@@ -69,38 +66,9 @@ export function parse(text: string): { ok: true; memory: Memory } | { ok: false;
   return { ok: true, memory: v.data as Memory };
 }
 
-export function saveState(stateDir: string, memory: Memory): void {
-  writeFileAtomic(stateFile(stateDir), JSON.stringify(memory));
-}
-
 /** The memory to start from: the saved state, with any action that was in flight resolved. */
 export function restoreState(config: Config, now = Date.now()): { memory: Memory; events: PolicyEvent[] } {
   const loaded = loadState(config.stateDir, now);
   const resumed = resumeMemory(loaded.memory, config, now, isAlive);
   return { memory: resumed.memory, events: [...loaded.events, ...resumed.events] };
-}
-
-// The pids the process probes last found (stateDir/pids.json): a `check` from cron
-// confirms them through /proc instead of scanning the process table with ps. Only a
-// cache: anything wrong with it means one scan more, never a wrong answer.
-export const pidsFile = (stateDir: string) => join(stateDir, 'pids.json');
-
-export function loadPids(stateDir: string): KnownPids {
-  try {
-    if (!safeDir(stateDir)) return {};
-  } catch {
-    return {};
-  }
-  const r = readFileSafe(pidsFile(stateDir), { maxBytes: MAX_PIDS_BYTES });
-  if (!r.ok) return {};
-  try {
-    const v = KnownPidsSchema.safeParse(JSON.parse(r.text));
-    return v.success ? (v.data as KnownPids) : {};
-  } catch {
-    return {};
-  }
-}
-
-export function savePids(stateDir: string, pids: KnownPids): void {
-  writeFileAtomic(pidsFile(stateDir), JSON.stringify(pids));
 }

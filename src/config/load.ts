@@ -19,7 +19,7 @@ export type RestartSpec = ServiceConfig['restart'] & {};
 export type NotifyConfig = ParsedConfig['notify'] & {};
 export type PeerConfig = ParsedConfig['peer'] & {};
 
-export const DEFAULT_CONFIG_PATH = '/etc/ha-watchdog/watchdog.yaml';
+export { DEFAULT_CONFIG_PATH } from './path.js';
 
 /**
  * Reads, checks and returns the config; throws ConfigError listing every problem.
