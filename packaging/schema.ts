@@ -74,7 +74,13 @@ function leaf(key: string, parent: string, path: string): Json | undefined {
     case 'namespace':
       return { enum: ['own', 'any'], default: 'own', description: 'own: only processes in the agent\'s pid namespace; any: every process /proc shows.' };
     case 'unit':
-      return { type: 'string', pattern: '^[A-Za-z0-9:_.@\\\\-]+\\.(service|scope)$', description: 'Only processes in this systemd unit\'s cgroup count.' };
+      if (parent === 'process') return { type: 'string', pattern: '^[A-Za-z0-9:_.@\\\\-]+\\.(service|scope)$', description: 'Only processes in this systemd unit\'s cgroup count.' };
+      // restart.unit, keepalived.start.unit, keepalived.stop.unit
+      return {
+        type: 'string',
+        pattern: '^[A-Za-z0-9:_.@\\\\-]+\\.service$',
+        description: `A systemd ${parent === 'restart' ? 'restart' : parent} job of this service unit over D-Bus instead of a command (systemctl ${parent === 'restart' ? 'restart' : parent} UNIT without a bus); exactly one of command and unit.`,
+      };
     case 'url':
       return ref('url');
     case 'timeout': {
@@ -182,6 +188,8 @@ function fill(node: Json, path: string, parent: string, paths: Map<string, unkno
         continue;
       } else {
         fill(child, p, key, paths);
+        // restart, keepalived.start, keepalived.stop: a command or a unit, exactly one.
+        if ((child.properties as Json | undefined)?.unit && (child.properties as Json | undefined)?.command) child.oneOf = [{ required: ['command'] }, { required: ['unit'] }];
       }
       paths.set(p, (props[key] as Json).default);
     }

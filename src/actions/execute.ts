@@ -10,6 +10,7 @@ import { runCommand } from './command.js';
 import { commandResult, type CommandResult } from './result.js';
 import { startKeepalived, stopKeepalived } from './keepalived.js';
 import { writeTrackFile } from '../os/track-file.js';
+import { describePlan, planUnitJob, runUnitJob, SYSTEMCTL, type UnitJobPlan, type UnitJobResult, type UnitJobs } from './unit-job.js';
 
 export interface ActionContext {
   config: Config;
@@ -19,6 +20,12 @@ export interface ActionContext {
   keepalivedPids: number[];
   /** A restart command's process exists (recorded so a restarted agent knows it ran). */
   onSpawn?: (action: Action, pid: number) => void;
+  /** systemd jobs over the daemon's D-Bus connection (`restart.unit`, keepalived's `unit`); without it they fork systemctl. */
+  jobs?: UnitJobs;
+  /** A restart's systemd job is queued (its path; recorded as onSpawn's pid is). */
+  onQueued?: (action: Action, job: string) => void;
+  /** The program a unit job forks without a bus (default /usr/bin/systemctl; tests use a stand-in). */
+  systemctl?: string;
 }
 
 const VERB: Record<Action['kind'], string> = {
@@ -34,26 +41,71 @@ export async function execute(action: Action, ctx: ActionContext): Promise<Actio
   const since = performance.now();
   const { config, log } = ctx;
   const service = action.kind === 'restart' ? action.target : undefined;
-  const command = commandOf(action, config);
+  const plan = jobPlan(action, ctx);
+  const command = plan ? describePlan(plan) : commandOf(action, config);
   const what = action.kind === 'restart' ? `restart ${action.target} (attempt ${action.attempt})` : VERB[action.kind];
   const event = actionEvent(action.kind);
   const diagnose = diagnosePlan(action, config);
-  const fields = { event, service, reason: action.reason, command, dryRun: ctx.dryRun || undefined, ...(diagnose.length && { diagnose: diagnose.map((d) => d.file) }) };
+  const note = plan?.via === 'systemctl' ? plan.note : undefined;
+  const fields = { event, service, reason: action.reason, command, ...(plan && { unit: plan.unit, via: plan.via }), dryRun: ctx.dryRun || undefined, ...(diagnose.length && { diagnose: diagnose.map((d) => d.file) }) };
   const level = action.kind === 'keepalived.stop' || action.kind === 'vip.release' ? 'warn' : 'info';
-  log[level](fields, `${ctx.dryRun ? 'would ' : ''}${what}: ${action.reason}`);
+  log[level](fields, `${ctx.dryRun ? 'would ' : ''}${what}: ${action.reason}${note ? ` (${note})` : ''}`);
   if (ctx.dryRun) return { target: action.target, kind: action.kind, ok: true, startedAt, finishedAt: Date.now(), dryRun: true };
 
   for (const d of diagnose) await runDiagnose(d, service!, ctx);
-  let r: CommandResult;
+  let r: CommandResult & Partial<Pick<UnitJobResult, 'job' | 'via' | 'note'>>;
   try {
-    r = await run(action, ctx);
+    r = plan ? await runJob(plan, action, ctx) : await run(action, ctx);
   } catch (e) {
     r = commandResult(false, { reason: `internal error: ${(e as Error).message}`, since });
   }
-  const done = { event: r.ok ? ('action.done' as const) : ('action.failed' as const), service, action: action.kind, command, exitCode: r.exitCode, durationMs: r.durationMs, output: r.output || undefined };
-  if (r.ok) log.info({ ...done, reason: r.reason }, `${what}: done${r.reason ? ` (${r.reason})` : ''}`);
-  else log.error({ ...done, reason: r.reason }, `${what}: failed: ${r.reason}`);
+  const done = {
+    event: r.ok ? ('action.done' as const) : ('action.failed' as const),
+    service,
+    action: action.kind,
+    // A job planned over the bus that had to fork systemctl (the bus went away meanwhile).
+    command: plan && r.via === 'systemctl' ? [ctx.systemctl ?? SYSTEMCTL, plan.op, plan.unit] : command,
+    ...(plan && { unit: plan.unit, via: r.via ?? plan.via }),
+    ...(r.job !== undefined && { job: r.job }),
+    exitCode: r.exitCode,
+    durationMs: r.durationMs,
+    output: r.output || undefined,
+  };
+  const late = r.note ? ` (${r.note})` : '';
+  if (r.ok) log.info({ ...done, reason: r.reason }, `${what}: done${r.reason ? ` (${r.reason})` : ''}${late}`);
+  else log.error({ ...done, reason: r.reason }, `${what}: failed: ${r.reason}${late}`);
   return { target: action.target, kind: action.kind, ok: r.ok, reason: r.reason, startedAt, finishedAt: Date.now() };
+}
+
+/** The systemd job an action is, when its config names a unit instead of a command. */
+function jobPlan(action: Action, ctx: ActionContext): UnitJobPlan | undefined {
+  const { config } = ctx;
+  const unit =
+    action.kind === 'restart'
+      ? config.services[action.target]?.restart?.unit
+      : action.kind === 'keepalived.start'
+        ? config.keepalived.start.unit
+        : action.kind === 'keepalived.stop'
+          ? config.keepalived.stop?.unit
+          : undefined;
+  if (unit === undefined) return undefined;
+  const op = action.kind === 'restart' ? 'restart' : action.kind === 'keepalived.start' ? 'start' : 'stop';
+  return planUnitJob(op, unit, ctx.jobs, ctx.systemctl);
+}
+
+function runJob(plan: UnitJobPlan, action: Action, ctx: ActionContext): Promise<UnitJobResult> {
+  const { config } = ctx;
+  const timeoutMs = action.kind === 'restart' ? config.services[action.target]!.restart!.timeout : action.kind === 'keepalived.start' ? config.keepalived.start.timeout : config.keepalived.stop!.timeout;
+  const name = action.kind === 'restart' ? `${action.target}.restart` : action.kind;
+  return runUnitJob(plan, {
+    jobs: ctx.jobs,
+    timeoutMs,
+    stateDir: config.stateDir,
+    name,
+    onQueued: (job) => ctx.onQueued?.(action, job),
+    onSpawn: (pid) => ctx.onSpawn?.(action, pid),
+    systemctl: ctx.systemctl,
+  });
 }
 
 function run(action: Action, ctx: ActionContext): Promise<CommandResult> {
@@ -61,8 +113,8 @@ function run(action: Action, ctx: ActionContext): Promise<CommandResult> {
   switch (action.kind) {
     case 'restart': {
       const restart = config.services[action.target]?.restart;
-      if (!restart) return Promise.resolve(commandResult(false, { reason: 'no restart command configured' }));
-      return runCommand(restart, { stateDir: config.stateDir, name: `${action.target}.restart`, onSpawn: (pid) => ctx.onSpawn?.(action, pid) });
+      if (!restart?.command) return Promise.resolve(commandResult(false, { reason: 'no restart command configured' }));
+      return runCommand({ command: restart.command, timeout: restart.timeout }, { stateDir: config.stateDir, name: `${action.target}.restart`, onSpawn: (pid) => ctx.onSpawn?.(action, pid) });
     }
     case 'keepalived.start':
       return startKeepalived(config.keepalived, config.stateDir);

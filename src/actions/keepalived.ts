@@ -8,12 +8,15 @@ import { commandResult, type CommandResult } from './result.js';
 
 const TERM_WAIT_MS = 10_000;
 
-export function startKeepalived(cfg: Config['keepalived'], stateDir: string): Promise<CommandResult> {
-  return runCommand(cfg.start, { stateDir, name: 'keepalived.start' });
+// A `unit` instead of a `command` is a systemd job, run by execute.ts (unit-job.ts).
+export async function startKeepalived(cfg: Config['keepalived'], stateDir: string): Promise<CommandResult> {
+  const { command, timeout } = cfg.start;
+  if (!command) return commandResult(false, { reason: 'keepalived.start has no command' });
+  return runCommand({ command, timeout }, { stateDir, name: 'keepalived.start' });
 }
 
 export async function stopKeepalived(cfg: Config['keepalived'], pids: number[], stateDir: string): Promise<CommandResult> {
-  if (cfg.stop) return runCommand(cfg.stop, { stateDir, name: 'keepalived.stop' });
+  if (cfg.stop?.command) return runCommand({ command: cfg.stop.command, timeout: cfg.stop.timeout }, { stateDir, name: 'keepalived.stop' });
   return signalMainPid(pids);
 }
 

@@ -3,9 +3,10 @@
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log.js';
 import { diagnosePlan, execute } from '../actions/execute.js';
+import type { UnitJobs } from '../actions/unit-job.js';
 import { Probes, type KnownPids } from '../probes/index.js';
 import type { ListedProcess } from '../probes/process.js';
-import { decide, recordSpawn, wantsPeer } from '../policy/decide.js';
+import { decide, recordJob, recordSpawn, wantsPeer } from '../policy/decide.js';
 import { pause as pauseMemory, resume as resumeMemory, switchover as switchoverMemory } from '../policy/maintenance.js';
 import { retryNow } from '../policy/retry.js';
 import { stepService } from '../policy/service.js';
@@ -37,6 +38,8 @@ export interface AgentOptions {
   onLate?: () => void;
   /** What systemd says it does about a service's unit (the daemon's D-Bus watch), for the policy. */
   systemd?: (service: string) => { restarting: boolean; running: boolean; reason: string } | undefined;
+  /** systemd jobs over the daemon's D-Bus connection, for actions on units (`restart.unit`); none: they fork systemctl. */
+  jobs?: () => UnitJobs | undefined;
 }
 
 export interface PollResult {
@@ -142,6 +145,11 @@ export class Agent {
       keepalivedPids: this.keepalivedPids,
       onSpawn: (a: Action, pid: number) => {
         this.memory = recordSpawn(this.memory, a.target, pid, readStat(pid)?.startTime);
+        this.persist();
+      },
+      jobs: this.opts.jobs?.(),
+      onQueued: (a: Action, job: string) => {
+        this.memory = recordJob(this.memory, a.target, job);
         this.persist();
       },
     };

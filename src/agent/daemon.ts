@@ -119,6 +119,8 @@ class Daemon {
       waitMs: POLL_WAIT_MS,
       onLate: kick,
       systemd: (service) => this.units?.view(service),
+      // Actions on units (restart.unit, ...) as systemd jobs over the watch's connection.
+      jobs: () => this.units?.jobs,
     });
     this.pidWatch = new PidWatch(
       // The pids of units systemd reports on are not polled.
@@ -169,18 +171,28 @@ class Daemon {
     // systemd's watchdog is fed by a timer while polls keep completing: a blocked event
     // loop (no timer) or a poll loop that stopped (no recent poll) gets the agent restarted.
     d.stopKeepAlive = d.notify.keepAlive(() => Date.now() - d.loop.lastEnd < watchdogAliveMs(d.config.interval));
-    d.units = await watchUnits(unitsOf(config), {
-      death: (service, death) => {
-        log.info({ event: 'unit.died', service, unit: death.unit, pid: death.pid, bySystemd: death.systemd.bySystemd, reason: death.systemd.why }, `systemd: ${death.unit} main pid ${death.pid} died; polling now`);
-        if (!death.duringOwnJob) d.loop.kick();
-      },
-      problem: (reason) => log.warn({ event: 'systemd.unavailable', reason }, reason),
-    });
+    d.units = await d.openUnits(config);
     d.schedule();
     // Its ticks share the scheduler's wake-ups: the one due with a poll runs in the cron tick.
     d.pidWatch.start({ nextPollAt: () => d.task?.getNextRun()?.getTime() });
     d.loop.tick(); // the first poll at once, not at the first cron tick
     return d;
+  }
+
+  /** The D-Bus connection: systemd's death notices for the units, and the actions' jobs. */
+  private openUnits(config: Config): Promise<UnitNotices | undefined> {
+    const { log } = this.opts;
+    return watchUnits(
+      unitsOf(config),
+      {
+        death: (service, death) => {
+          log.info({ event: 'unit.died', service, unit: death.unit, pid: death.pid, bySystemd: death.systemd.bySystemd, reason: death.systemd.why }, `systemd: ${death.unit} main pid ${death.pid} died; polling now`);
+          if (!death.duringOwnJob) this.loop.kick();
+        },
+        problem: (reason) => log.warn({ event: 'systemd.unavailable', reason }, reason),
+      },
+      { jobs: hasUnitJobs(config) },
+    );
   }
 
   private reloads: Promise<void> = Promise.resolve();
@@ -206,6 +218,9 @@ class Daemon {
     this.notify.reloading();
     const intervalChanged = next.interval !== this.config.interval;
     this.config = next;
+    // A reload that brings the first unit job opens the connection for it (one that only
+    // adds a process.unit is watched from the next start, as before).
+    if (!this.units && hasUnitJobs(next)) this.units = await this.openUnits(next);
     await this.agent.reload(next);
     await this.outlets.apply(next);
     if (intervalChanged) {
@@ -237,11 +252,12 @@ class Daemon {
     log.info({ event: 'agent.stopping', signal }, `${signal}: finishing what is in flight`);
     await step('control socket', () => this.control?.close());
     this.pidWatch.stop();
-    await step('systemd', () => this.units?.close());
     await step('scheduler', () => this.task?.stop());
     await this.loop.stop();
-    // Each command is bounded by its own timeout (then TERM, then KILL).
+    // Each command is bounded by its own timeout (then TERM, then KILL), a systemd job by its timeout.
     const settled = await this.agent.settle(longestCommand(this.config) + KILL_AFTER_MS + 1000);
+    // After the actions: a systemd job in flight waits for its end on this connection.
+    await step('systemd', () => this.units?.close());
     // What ended while stopping is saved as ended (not "restarting").
     await step('outcomes', () => this.agent.absorbOutcomes());
     await step('state', () => this.agent.persist());
@@ -314,6 +330,11 @@ function unitsOf(c: Config): Record<string, string> {
 
 function withoutServices(pids: KnownPids, skip: ReadonlySet<string> | undefined): KnownPids {
   return skip?.size ? Object.fromEntries(Object.entries(pids).filter(([n]) => !skip.has(n))) : pids;
+}
+
+/** Whether an action is a systemd job (restart.unit, keepalived start/stop unit): the bus is opened for it. */
+function hasUnitJobs(c: Config): boolean {
+  return c.keepalived.start.unit !== undefined || c.keepalived.stop?.unit !== undefined || Object.values(c.services).some((s) => s.restart?.unit !== undefined);
 }
 
 /** The longest any configured command may run before it is killed. */

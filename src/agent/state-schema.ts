@@ -20,6 +20,7 @@ export const LastActionSchema = z.object({
   reason: text.optional(),
   pid: int.optional(),
   pidStartTime: num.optional(),
+  job: z.string().max(1024).optional(),
 });
 
 export const ServiceMemorySchema = z.object({

@@ -14,7 +14,13 @@ export type ServiceConfig = ParsedConfig['services'][string];
 export type ProcessMatch = ServiceConfig['process'] & {};
 export type HttpCheck = ServiceConfig['http'] & {};
 export type TcpCheck = ServiceConfig['tcp'] & {};
-export type CommandSpec = ParsedConfig['keepalived']['start'];
+/** A command to run: argv and how long it may take (ms). */
+export interface CommandSpec {
+  command: string[];
+  timeout: number;
+}
+/** keepalived.start / keepalived.stop: a command, or a job of a systemd unit (exactly one). */
+export type CommandOrUnit = ParsedConfig['keepalived']['start'];
 export type RestartSpec = ServiceConfig['restart'] & {};
 export type NotifyConfig = ParsedConfig['notify'] & {};
 export type PeerConfig = ParsedConfig['peer'] & {};

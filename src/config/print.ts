@@ -3,7 +3,7 @@ import { formatDuration } from './duration.js';
 import type { Config } from './load.js';
 
 export function effectiveConfig(c: Config): unknown {
-  const cmd = (s: { command: string[]; timeout: number }) => ({ command: s.command, timeout: formatDuration(s.timeout) });
+  const cmd = (s: { command?: string[]; unit?: string; timeout: number }) => ({ ...(s.unit !== undefined ? { unit: s.unit } : { command: s.command }), timeout: formatDuration(s.timeout) });
   return {
     interval: formatDuration(c.interval),
     stateDir: c.stateDir,

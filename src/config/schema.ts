@@ -77,6 +77,27 @@ const unitName = text('a systemd unit name, e.g. tomcat10.service').superRefine(
   if (!/^[A-Za-z0-9:_.@\\-]+\.(service|scope)$/.test(u)) ctx.addIssue({ code: 'custom', message: `expected a systemd service or scope unit name, e.g. tomcat10.service, got "${u}"` });
 });
 
+// A unit the agent starts, stops or restarts as a systemd job (over D-Bus, or
+// `systemctl` without a bus): a service unit, named in full.
+const jobUnit = text('a systemd service unit name, e.g. tomcat10.service').superRefine((u, ctx) => {
+  if (!/^[A-Za-z0-9:_.@\\-]+\.service$/.test(u)) {
+    const hint = /^[A-Za-z0-9:_@\\-]+$/.test(u) ? `; did you mean ${u}.service?` : '';
+    ctx.addIssue({ code: 'custom', message: `expected a systemd service unit name, e.g. tomcat10.service, got "${u}"${hint}` });
+  }
+});
+
+/**
+ * Exactly one of `command` (argv, forked) and `unit` (a systemd job): `what` names the
+ * job, e.g. "restart", for the message.
+ */
+const commandOrUnit = (what: string) => (o: { command?: unknown; unit?: unknown }, ctx: z.RefinementCtx) => {
+  if (o.command !== undefined && o.unit !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['unit'], message: `give either command (a program to run) or unit (a systemd ${what} job), not both` });
+  } else if (o.command === undefined && o.unit === undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected command: [...] (argv, e.g. [/usr/bin/systemctl, ${what}, tomcat10]) or unit: <name>.service (a systemd ${what} job over D-Bus), got neither` });
+  }
+};
+
 const processMatch = z.strictObject({
   name: text('an executable name, e.g. java').superRefine((n, ctx) => {
     if (n.includes('/')) ctx.addIssue({ code: 'custom', message: `expected a bare executable name (no "/"), got "${n}"` });
@@ -166,8 +187,15 @@ const tcpCheck = z.unknown().transform((value, ctx) => {
 
 const command = (timeout: string) => z.strictObject({ command: argv, timeout: duration(timeout) });
 
+// keepalived.start / keepalived.stop: a command, or a start/stop job of a unit.
+const commandOrJob = (timeout: string, what: 'start' | 'stop') =>
+  z.strictObject({ command: argv.optional(), unit: jobUnit.optional(), timeout: duration(timeout) }).superRefine(commandOrUnit(what));
+
 const restart = z.strictObject({
-  command: argv,
+  command: argv.optional(),
+  // A restart job of this unit over the daemon's D-Bus connection instead of a command
+  // (systemctl restart <unit> forked when there is no bus).
+  unit: jobUnit.optional(),
   timeout: duration('60s'),
   grace: duration('90s'),
   attempts: count(1, 100).default(1),
@@ -175,7 +203,7 @@ const restart = z.strictObject({
   // "{pid}" in a word replaced by its pid, e.g. [/usr/bin/jcmd, "{pid}", Thread.print]:
   // the evidence survives the restart in stateDir/output/.
   diagnose: z.array(z.strictObject({ command: argv, timeout: duration('10s') })).max(4, 'at most 4 diagnose commands').optional(),
-});
+}).superRefine(commandOrUnit('restart'));
 
 const serviceName = /^[A-Za-z0-9_.-]+$/;
 
@@ -252,8 +280,8 @@ export const configSchema = z.strictObject({
     }),
   keepalived: z.strictObject({
     process: processMatch.default({ name: 'keepalived', namespace: 'own' }),
-    start: command('60s'),
-    stop: command('60s').optional(),
+    start: commandOrJob('60s', 'start'),
+    stop: commandOrJob('60s', 'stop').optional(),
     // The VIP as clients reach it. Probed every poll; after a failover it tells whether
     // the peer took over, or whether no healthy host remains.
     vip: httpCheckOf('1s').optional(),

@@ -85,13 +85,24 @@ export function recordSpawn(memory: Memory, target: string, pid: number, pidStar
   return next;
 }
 
+/** The restart job of `target` (restart.unit) is queued in systemd: remembered as a spawned command's pid is. */
+export function recordJob(memory: Memory, target: string, job: string): Memory {
+  const mem = memory.services[target];
+  if (!mem || mem.phase !== 'restarting' || !mem.last) return memory;
+  const next: Memory = structuredClone(memory);
+  next.services[target]!.last = { ...mem.last, job };
+  return next;
+}
+
 /**
  * After the agent was stopped or killed mid-action. A restart whose command had
  * started is not repeated (it may have done its job): the service gets its grace,
  * counted from the command's start plus its timeout while it still runs, or from now
  * if it ended unseen. A restart that was decided but whose command never started is
  * forgotten, so it is tried again at once. `alive` tells whether a recorded pid
- * (with its start time) still runs.
+ * (with its start time) still runs. A systemd job (restart.unit) systemd had queued
+ * is not repeated either; whether it still runs is not known here, so it counts as
+ * running (its timeout, then the grace): a job outlives the agent that asked for it.
  */
 export function resumeMemory(
   memory: Memory,
@@ -107,7 +118,8 @@ export function resumeMemory(
     const startedAt = mem.attemptStartedAt ?? now;
     const at = new Date(startedAt).toISOString();
     const pid = mem.last?.pid;
-    if (pid === undefined) {
+    const job = mem.last?.job;
+    if (pid === undefined && job === undefined) {
       mem.phase = 'idle';
       mem.attempt = Math.max(0, mem.attempt - 1);
       mem.restarts = mem.restarts.filter((t) => t !== mem.attemptStartedAt);
@@ -115,13 +127,16 @@ export function resumeMemory(
       continue;
     }
     mem.phase = 'grace';
-    const running = alive(pid, mem.last?.pidStartTime);
+    const running = pid === undefined || alive(pid, mem.last?.pidStartTime);
     mem.graceUntil = running ? Math.max(now, startedAt + cfg.restart.timeout) + cfg.restart.grace : now + cfg.restart.grace;
     events.push({
       level: 'warn',
       event: 'state.resumed',
       service: name,
-      reason: `a restart started at ${at} (pid ${pid}) was in flight when the agent stopped and ${running ? 'still runs' : 'has ended'}; not repeating it, waiting for the service until ${new Date(mem.graceUntil).toISOString()}`,
+      reason:
+        pid === undefined
+          ? `a restart started at ${at} (systemd job ${job}) was in flight when the agent stopped and may still run; not repeating it, waiting for the service until ${new Date(mem.graceUntil).toISOString()}`
+          : `a restart started at ${at} (pid ${pid}) was in flight when the agent stopped and ${running ? 'still runs' : 'has ended'}; not repeating it, waiting for the service until ${new Date(mem.graceUntil).toISOString()}`,
     });
   }
   if (next.keepalived.phase !== 'idle') next.keepalived.phase = 'idle'; // the process table will tell

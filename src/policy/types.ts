@@ -103,6 +103,8 @@ export interface LastAction {
   /** The command's process once it was spawned, so an agent restarted mid-action can tell. */
   pid?: number;
   pidStartTime?: number;
+  /** A restart's systemd job (`restart.unit`) once systemd queued it: its object path. */
+  job?: string;
 }
 
 export interface ServiceMemory {

@@ -19,6 +19,8 @@ export interface JobOutcome {
   result: string;
   /** The job's object path, once systemd named it. */
   job?: string;
+  /** No JobRemoved within the timeout: the job may still run (it is not cancelled). */
+  timedOut?: boolean;
   durationMs: number;
   error?: SystemdError;
 }
@@ -28,6 +30,15 @@ export interface JobOptions {
   timeoutMs?: number;
   /** Default "replace", as systemctl. */
   mode?: 'replace' | 'fail';
+  /** Called with the job's path as soon as systemd has queued it (before its end). */
+  onQueued?: (job: string) => void;
+}
+
+/** What the agent's actions need of the jobs (notices.ts gives one over the daemon's connection). */
+export interface UnitJobs {
+  /** Why a job cannot go over the bus now (no system bus, the connection lost), or undefined when it can. */
+  unavailable(): string | undefined;
+  run(op: JobOp, unit: string, opts: JobOptions & { timeoutMs: number }): Promise<JobOutcome>;
 }
 
 export const JOB_TIMEOUT_MS = 60_000;
@@ -62,10 +73,11 @@ export class Jobs {
     if (this.inFlight === 0) this.early.clear();
     if (!r.ok) return outcome({ ok: false, result: '', error: r.error });
     if (job === undefined) return outcome({ ok: false, result: '', error: { op, unit, expected: 'a job path', seen: JSON.stringify(r.value) } });
+    opts.onQueued?.(job);
     const result = early ?? (await this.waitFor(job, Math.max(0, timeoutMs - (performance.now() - t0))));
     if (result === 'done') return outcome({ ok: true, result, job });
     const seen = result === undefined ? `no JobRemoved for ${job} in ${timeoutMs} ms` : result === '' ? 'the bus connection ended' : `job result ${result}`;
-    return outcome({ ok: false, result: result ?? '', job, error: { op, unit, expected: 'job result done', seen } });
+    return outcome({ ok: false, result: result ?? '', job, ...(result === undefined && { timedOut: true }), error: { op, unit, expected: 'job result done', seen } });
   }
 
   /** The job's result; undefined on timeout, '' if the bus is lost meanwhile. */

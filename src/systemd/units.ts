@@ -148,6 +148,11 @@ export class UnitWatch {
     return this.bus.name;
   }
 
+  /** The connection is gone (closed, or lost: dbus-daemon died); jobs and reads then fail at once. */
+  get closed(): boolean {
+    return this.bus.closed;
+  }
+
   /** The watched units. */
   units(): string[] {
     return [...this.byUnit.keys()];

@@ -35,7 +35,8 @@ describe('config: parseConfig', () => {
   it('the shipped watchdog.yaml is valid', () => {
     const c = loadConfig(new URL('../../watchdog.yaml', import.meta.url).pathname, { asRoot: false });
     assert.deepEqual(Object.keys(c.services), ['tomcat', 'nginx']);
-    assert.deepEqual(c.services.tomcat!.restart!.command, ['/usr/bin/systemctl', 'restart', 'tomcat10']);
+    // Debian's units, restarted, started and stopped as systemd jobs.
+    assert.deepEqual([c.services.tomcat!.restart!.unit, c.services.nginx!.restart!.unit, c.keepalived.start.unit, c.keepalived.stop?.unit], ['tomcat10.service', 'nginx.service', 'keepalived.service', 'keepalived.service']);
   });
 
   it('the shipped watchdog.yaml runs on the defaults: every timing it spells out is the default (what the lab measures "as shipped")', () => {

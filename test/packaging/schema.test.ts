@@ -15,7 +15,7 @@ import { ROOT } from '../helpers/stage.js';
 
 type S = Record<string, unknown>;
 const ANNOTATIONS = new Set(['$schema', '$id', 'title', 'description', 'default', '$defs']);
-const KEYWORDS = new Set([...ANNOTATIONS, 'type', 'properties', 'required', 'additionalProperties', 'propertyNames', 'minProperties', 'anyOf', 'not', 'const', 'enum', '$ref', 'pattern', 'minLength', 'minimum', 'maximum', 'items', 'prefixItems', 'minItems']);
+const KEYWORDS = new Set([...ANNOTATIONS, 'type', 'properties', 'required', 'additionalProperties', 'propertyNames', 'minProperties', 'anyOf', 'oneOf', 'not', 'const', 'enum', '$ref', 'pattern', 'minLength', 'minimum', 'maximum', 'items', 'prefixItems', 'minItems']);
 
 function typeOf(v: unknown): string {
   if (v === null) return 'null';
@@ -42,6 +42,10 @@ function validate(root: S, s: S, v: unknown, at = '$'): string[] {
   if (s.const !== undefined && v !== s.const) errs.push(`${at}: expected ${JSON.stringify(s.const)}`);
   if (s.enum && !(s.enum as unknown[]).includes(v)) errs.push(`${at}: ${JSON.stringify(v)} not one of ${JSON.stringify(s.enum)}`);
   if (s.anyOf && !(s.anyOf as S[]).some((sub) => validate(root, sub, v, at).length === 0)) errs.push(`${at}: matches none of anyOf`);
+  if (s.oneOf) {
+    const n = (s.oneOf as S[]).filter((sub) => validate(root, sub, v, at).length === 0).length;
+    if (n !== 1) errs.push(`${at}: matches ${n} of oneOf, not exactly one`);
+  }
   if (s.not && validate(root, s.not as S, v, at).length === 0) errs.push(`${at}: matches "not"`);
   if (typeof v === 'string') {
     if (s.minLength !== undefined && v.length < (s.minLength as number)) errs.push(`${at}: shorter than ${String(s.minLength)}`);
@@ -98,6 +102,7 @@ describe('contrib/watchdog.schema.json', () => {
       interval: 3,
       services: {
         'tomcat-1.a_b': { tcp: '[::1]:8009', fall: 1, rise: 100, retryDelay: '250ms', critical: false },
+        tomcat: { tcp: '127.0.0.1:8080', restart: { unit: 'tomcat10.service', timeout: '30s' } },
         nginx: { tcp: { address: '127.0.0.1:80', timeout: '1s' }, http: { url: 'https://127.0.0.1/', expectStatus: [200, 301], tlsVerify: false, digest: 'D41D8CD98F00B204E9800998ECF8427E' }, restart: { command: ['/usr/bin/systemctl', 'restart', 'nginx'], attempts: 3 } },
       },
       keepalived: { process: { name: 'keepalived', unit: 'keepalived.service', namespace: 'any' }, start: { command: ['/bin/true'] }, stop: { command: ['/bin/true'], timeout: '10s' }, vip: { url: 'http://192.0.2.1/' }, control: 'track-file', trackFile: '/run/k.track' },
@@ -106,6 +111,8 @@ describe('contrib/watchdog.schema.json', () => {
       notify: { webhook: { url: 'http://127.0.0.1:1/', retries: 0 }, command: { command: ['/usr/local/bin/page'] }, events: ['failover'], dedupe: '1h' },
       peer: { url: 'http://10.0.0.12:9120/healthz', required: true },
     };
+    assert.deepEqual(check(cfg), []);
+    cfg.keepalived = { ...cfg.keepalived, start: { unit: 'keepalived.service' } as never, stop: { unit: 'keepalived.service', timeout: '10s' } as never };
     assert.deepEqual(check(cfg), []);
   });
 
@@ -121,6 +128,10 @@ describe('contrib/watchdog.schema.json', () => {
       ['no keepalived section', (c) => delete (c as Partial<typeof c>).keepalived, /missing required "keepalived"/],
       ['fall 0', (c) => ((c.services.tomcat as Record<string, unknown>).fall = 0), /below 1/],
       ['bad order', (c) => (c.failover = { order: 'sideways' }), /not one of/],
+      ['restart with command and unit', (c) => ((c.services.tomcat as Record<string, unknown>).restart = { command: ['/bin/true'], unit: 'tomcat10.service' }), /restart: matches 2 of oneOf/],
+      ['restart with neither', (c) => ((c.services.tomcat as Record<string, unknown>).restart = { timeout: '5s' }), /restart: matches 0 of oneOf/],
+      ['keepalived.stop with neither', (c) => ((c.keepalived as Record<string, unknown>).stop = { timeout: '5s' }), /stop: matches 0 of oneOf/],
+      ['a unit without .service', (c) => ((c.services.tomcat as Record<string, unknown>).restart = { unit: 'tomcat10' }), /"tomcat10" does not match/],
     ];
     for (const [what, mutate, want] of bad) {
       const c = base() as ReturnType<typeof base> & Record<string, unknown>;

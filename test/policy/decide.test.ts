@@ -3,7 +3,7 @@
 import type { EventName } from '../../src/catalogue/events.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { freshMemory, recordSpawn, resumeMemory } from '../../src/policy/decide.js';
+import { freshMemory, recordJob, recordSpawn, resumeMemory } from '../../src/policy/decide.js';
 import type { Memory } from '../../src/policy/types.js';
 import { bad, eventNames, healthy, kinds, ok, play, type Poll, svc, type Svc, T } from './play.js';
 
@@ -407,6 +407,17 @@ describe('policy: decide()', () => {
     assert.deepEqual(kinds(after), ['', '', '']);
     assert.ok(eventNames(after).includes('restart.ok'));
     assert.equal(after.memory.services.tomcat!.restarts.length, 1, 'the restart budget keeps the earlier restart');
+  });
+
+  it('agent killed mid-restart whose systemd job (restart.unit) was queued -> not repeated; the job may still run: its timeout, then the grace', () => {
+    const p = play(T, [...healthy, { t: 2, up: { tomcat: false } }, { t: 3, up: { tomcat: false } }]);
+    const queued = recordJob(p.memory, 'tomcat', '/org/freedesktop/systemd1/job/77');
+    assert.equal(queued.services.tomcat!.last?.job, '/org/freedesktop/systemd1/job/77');
+    const r = resumeMemory(JSON.parse(JSON.stringify(queued)), { services: T }, 10_000, () => false);
+    assert.equal(r.memory.services.tomcat!.phase, 'grace');
+    assert.equal(r.memory.services.tomcat!.graceUntil, 3_000 + 60_000 + 30_000);
+    assert.match(String(r.events[0]!.reason), /\(systemd job \/org\/freedesktop\/systemd1\/job\/77\) was in flight when the agent stopped and may still run; not repeating it/);
+    assert.equal(recordJob(r.memory, 'tomcat', '/x'), r.memory, 'only a restart in flight records its job');
   });
 
   it('agent killed after deciding a restart but before its command started -> tried again at once, budget not charged twice', () => {
