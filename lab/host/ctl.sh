@@ -51,7 +51,7 @@ RUN=$hostdir/run
 STOPPED=""
 LOGS=$hostdir/logs
 FAIL=$hostdir/fail
-mkdir -p "$RUN" "$LOGS" "$FAIL"
+[[ -d $RUN && -d $LOGS && -d $FAIL ]] || mkdir -p "$RUN" "$LOGS" "$FAIL"
 
 log() { echo "$(date +%T.%3N) ctl[$HOST] $service $action: $*" >>"$LOGS/ctl.log"; echo "$*" >&2; }
 
@@ -248,7 +248,14 @@ keepalived_start() {
   exit 1
 }
 keepalived_stop() {
-  local pids
+  local pids main='' comm=''
+  # As `systemctl stop` does: TERM to the main pid first (builtins only, no fork: on a
+  # loaded lab each fork costs tens of ms, and the peer takes the VIP only once
+  # keepalived has sent its priority-0 advert); then the sweep below for the rest.
+  read -r main <"$RUN/keepalived.pid" 2>/dev/null
+  if [[ $main =~ ^[0-9]+$ ]] && read -r comm <"/proc/$main/comm" 2>/dev/null && [[ $comm == keepalived ]]; then
+    kill -TERM "$main" 2>/dev/null
+  fi
   pids=$( { pidfile_pid "$RUN/keepalived.pid"; echo; keepalived_pids; } | sort -u | grep . || true)
   # keepalived's parent stops its children and drops the VIP on TERM.
   # shellcheck disable=SC2086
