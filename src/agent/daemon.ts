@@ -191,7 +191,7 @@ class Daemon {
         },
         problem: (reason) => log.warn({ event: 'systemd.unavailable', reason }, reason),
       },
-      { jobs: hasUnitJobs(config) },
+      { jobs: () => hasUnitJobs(this.config) },
     );
   }
 

@@ -36,8 +36,11 @@ export interface NoticeHandlers {
 }
 
 export interface WatchOptions {
-  /** The config has actions on units (`restart.unit`, ...): the connection is opened for their jobs too. */
-  jobs?: boolean;
+  /**
+   * The config has actions on units (`restart.unit`, ...): the connection is opened for
+   * their jobs too. A function: asked again when the bus is lost (a reload may have added some).
+   */
+  jobs?: boolean | (() => boolean);
   socket?: string;
 }
 
@@ -49,13 +52,14 @@ export interface WatchOptions {
 export async function watchUnits(units: Record<string, string>, on: NoticeHandlers, opts: WatchOptions = {}): Promise<UnitNotices | undefined> {
   const socket = opts.socket ?? '/run/dbus/system_bus_socket';
   const names = Object.keys(units);
-  if (!names.length && !opts.jobs) return undefined;
-  // What goes without the bus, for the one line that says so.
-  const without = [names.length ? `the pid watch covers ${names.join(', ')}` : '', opts.jobs ? 'unit jobs (restart.unit, keepalived start/stop unit) fork systemctl' : ''].filter(Boolean).join('; ');
+  const jobs = () => (typeof opts.jobs === 'function' ? opts.jobs() : (opts.jobs ?? false));
+  if (!names.length && !jobs()) return undefined;
+  // What goes without the bus, for the line that says so.
+  const without = () => [names.length ? `the pid watch covers ${names.join(', ')}` : '', jobs() ? 'unit jobs (restart.unit, keepalived start/stop unit) fork systemctl' : ''].filter(Boolean).join('; ');
   let gone: string | undefined;
   const none = (why: string): UnitNotices => {
     gone = why;
-    on.problem(`${why}; ${without}`);
+    on.problem(`${why}; ${without()}`);
     return { services: new Set(), view: () => undefined, jobs: { unavailable: () => gone, run: () => Promise.reject(new Error(`no D-Bus connection: ${gone}`)) }, close: async () => {} };
   };
   if (!existsSync(socket)) return none(`no system bus at ${socket} (no systemd here?)`);
@@ -84,7 +88,7 @@ export async function watchUnits(units: Record<string, string>, on: NoticeHandle
   watch.on('lost', (e) => {
     services.clear();
     gone = `the D-Bus connection to systemd was lost (${describeError(e)})`;
-    on.problem(`${gone}; ${without}`);
+    on.problem(`${gone}; ${without()}`);
   });
   return {
     services,

@@ -28,7 +28,9 @@
 // keepalived) healthy for the next. Mind the agent's restart budget (5
 // restarts of one service in 10 minutes, then it fails over instead): tomcat
 // is restarted once in test 3, three times in test 4, once in test 8 -- the
-// whole budget. The only change to the shipped unit is a
+// whole budget; fake-nginx (watched from test 5's reload on) once in test 5,
+// twice in test 10 (`restart.unit`: a systemd job over D-Bus, then systemctl
+// once the bus is killed). The only change to the shipped unit is a
 // timing drop-in (see TIMING_DROPIN). Needs dist/ built (`npm run build`;
 // `npm test` does it first).
 import assert from 'node:assert/strict';
@@ -671,6 +673,74 @@ describe('ha-watchdog under systemd (the real agent, installed from a tarball)',
     } finally {
       await ct.execOk(['rm', '-f', '/etc/systemd/system/fake-tomcat.service.d/restart.conf']);
       await ct.systemctl('daemon-reload');
+    }
+    await waitHealthy();
+  });
+
+  // restart.unit: a restart job over the agent's one D-Bus connection (the unit watch's),
+  // no systemctl forked. Proof that can fail: /usr/bin/systemctl is a shim that records
+  // every call with its parent pid; the agent's own forks are those whose parent is the
+  // agent. Then the bus is killed: the same restart forks systemctl (said once).
+  // nginx, not tomcat: tomcat's restart budget is spent (see the top).
+  it('10. restart.unit: a killed unit restarted as a systemd job over D-Bus, no systemctl forked; the bus lost -> systemctl restart <unit> forked instead, said once', { timeout: 120_000 }, async () => {
+    const calls = '/run/ha-watchdog/systemctl-calls';
+    const output = `${STATE_DIR}/output/nginx.restart.log`;
+    const withNginx = 'tomcat up, nginx up, keepalived running';
+    const agentPid = await mainPid(UNIT);
+    /** The systemctl runs whose parent is the agent (the shim's lines: "<ppid> <argv>"). */
+    const forked = async () => (await ct.execOk(['sh', '-c', `cat ${calls} 2>/dev/null || true`])).split('\n').filter((l) => l.startsWith(`${agentPid} `)).map((l) => l.slice(String(agentPid).length + 1));
+    await ct.execOk(['mv', '/usr/bin/systemctl', '/usr/bin/systemctl.real']);
+    await ct.writeFile('/usr/bin/systemctl', `#!/bin/sh\necho "$PPID $*" >> ${calls} 2>/dev/null\nexec /usr/bin/systemctl.real "$@"\n`, 0o755);
+    try {
+      assert.match(await ct.execOk(['systemctl', '--version']), /^systemd 252/, 'the shim passes through');
+      await ct.writeFile(CONFIG, config({ extra: NGINX_SERVICE.replace('      command: [/usr/bin/systemctl, restart, fake-nginx]', '      unit: fake-nginx.service') }), 0o644);
+      let t0 = Date.now();
+      await ct.systemctl('reload', UNIT);
+      await waitEvent('config.reload', t0, (e) => e.event === 'config.reload');
+      await waitHealthy(withNginx);
+      await ct.exec(['rm', '-f', output]);
+
+      // Over the bus.
+      t0 = Date.now();
+      let old = await mainPid('fake-nginx.service');
+      await ct.execOk(['kill', '-KILL', String(old)]);
+      const ok = await waitEvent('restart.ok(nginx) by a job', t0, (e) => e.event === 'restart.ok' && e.service === 'nginx');
+      let ev = await eventsSince(t0);
+      const start = ev.find((l) => l.ev.event === 'restart.start' && l.ev.service === 'nginx')!;
+      assert.equal(start.ev.via, 'dbus', JSON.stringify(start.ev));
+      assert.equal(start.ev.command, 'restart fake-nginx.service (systemd job over D-Bus)');
+      const done = ev.find((l) => l.ev.event === 'action.done' && l.ev.service === 'nginx')!;
+      assert.match(String(done.ev.job), /^\/org\/freedesktop\/systemd1\/job\/\d+$/, JSON.stringify(done.ev));
+      assert.deepEqual(await forked(), [], 'the agent forked systemctl');
+      assert.equal((await ct.exec(['test', '-e', output])).code, 1, 'a restart log was written: a command ran');
+      assert.notEqual(await mainPid('fake-nginx.service'), old);
+      assert.ok(!ev.some((l) => l.ev.event === 'systemd.unavailable'), names(ev).join(' '));
+      await waitHealthy(withNginx);
+      say(`restart.unit over D-Bus: SIGKILL -> restart.ok ${secs(ok.t - t0)}, job ${String(done.ev.job)} in ${String(done.ev.durationMs)} ms, no systemctl forked`);
+
+      // The bus lost: the same restart forks systemctl, and says so once.
+      t0 = Date.now();
+      await ct.execOk(['systemctl', 'kill', '-s', 'KILL', 'dbus.service']);
+      await waitEvent('systemd.unavailable (lost)', t0, (e) => e.event === 'systemd.unavailable' && /lost/.test(String(e.reason)));
+      old = await mainPid('fake-nginx.service');
+      await ct.execOk(['kill', '-KILL', String(old)]);
+      await waitEvent('restart.ok(nginx) by systemctl', t0, (e) => e.event === 'restart.ok' && e.service === 'nginx');
+      ev = await eventsSince(t0);
+      const lost = ev.find((l) => l.ev.event === 'systemd.unavailable')!;
+      assert.match(String(lost.ev.reason), /unit jobs \(restart\.unit, keepalived start\/stop unit\) fork systemctl/);
+      const fallback = ev.find((l) => l.ev.event === 'restart.start' && l.ev.service === 'nginx')!;
+      assert.equal(fallback.ev.via, 'systemctl', JSON.stringify(fallback.ev));
+      assert.deepEqual(fallback.ev.command, ['/usr/bin/systemctl', 'restart', 'fake-nginx.service']);
+      assert.match(fallback.ev.msg, /the D-Bus connection to systemd was lost .*: systemd unit jobs fork \/usr\/bin\/systemctl instead \(said once\)/);
+      assert.deepEqual(await forked(), ['restart fake-nginx.service']);
+      assert.equal((await ct.exec(['test', '-e', output])).code, 0, 'the forked systemctl has its output file');
+      await waitHealthy(withNginx);
+    } finally {
+      await ct.exec(['sh', '-c', 'mv -f /usr/bin/systemctl.real /usr/bin/systemctl']);
+      await ct.writeFile(CONFIG, config(), 0o644);
+      const t = Date.now();
+      await ct.systemctl('reload', UNIT);
+      await waitEvent('config.reload (base)', t, (e) => e.event === 'config.reload');
     }
     await waitHealthy();
   });

@@ -22,6 +22,7 @@ type State = UnitState;
 interface Outcome {
   ok: boolean;
   result: string;
+  timedOut?: boolean;
   error?: { op: string; unit?: string; expected: string; seen: string };
 }
 type Res<T> = { ok: true; value: T } | { ok: false; error: { op: string; unit?: string; expected: string; seen: string } };
@@ -182,6 +183,7 @@ describe('D-Bus unit watch (src/systemd) in a real systemd', { skip: gate.skip ?
     const slow = outcome(await d.request('start', { unit: 'hwt-slowstart.service', timeoutMs: 300 }));
     assert.equal(slow.ok, false);
     assert.match(slow.error?.seen ?? '', /no JobRemoved for \/org\/freedesktop\/systemd1\/job\/\d+ in 300 ms/);
+    assert.equal(slow.timedOut, true, 'timed out, not ended: the action reports "timed out after"');
     const stop = outcome(await d.request('stop', { unit: 'hwt-slowstart.service' }));
     assert.equal(stop.ok, true, JSON.stringify(stop));
   });
