@@ -12,7 +12,7 @@
 // test/systemd/dbus-units.test.ts), so kill and notice are timed on one clock
 // (performance.now(), sub-millisecond): the latency is systemd's SIGCHLD handling, its
 // D-Bus queue, dbus-daemon's routing, and the watch's decoding and batching.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { bootContainer, missingPrerequisite, type Container } from '../test/systemd/container.js';
 import { Driver, installDriver, installUnits } from '../test/systemd/dbus-harness.js';
@@ -129,7 +129,10 @@ async function main(): Promise<void> {
       '',
     );
   }
-  writeFileSync(OUT, lines.join('\n'));
+  // bench/dbus-jobs.ts appends its own section (from its marker on): kept as it is.
+  const before = existsSync(OUT) ? readFileSync(OUT, 'utf8') : '';
+  const jobs = before.indexOf('<!-- bench/dbus-jobs.ts -->');
+  writeFileSync(OUT, jobs >= 0 ? `${lines.join('\n').trimEnd()}\n\n${before.slice(jobs)}` : lines.join('\n'));
   log(`wrote ${relative(ROOT, OUT)}: median ${ms(med)}, max ${ms(max(lat))}`);
 }
 

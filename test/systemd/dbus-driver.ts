@@ -1,9 +1,14 @@
 // Runs INSIDE the systemd test container, bundled with src/systemd by esbuild
 // (dbus-harness.ts): a UnitWatch driven over stdin/stdout, one JSON object a line.
-//   in:  {id, cmd: watch|read|cached|start|stop|restart|kill|forge|resources|close, unit?, timeoutMs?}
+//   in:  {id, cmd: watch|read|cached|start|stop|restart|kill|forge|resources|fork|cpu|close, unit?, timeoutMs?, op?}
 //   out: {id, ...reply} | {event: death|change|lost, ...}
 // `kill` SIGKILLs the watched unit's main pid from here, so that the death notice's
 // latency is measured on one clock (performance.now()) with sub-millisecond resolution.
+// `fork` runs `systemctl <op> <unit>` as the agent's fallback does, and `cpu` reads the
+// CPU of this process (with its waited-for children), PID 1 and dbus-daemon: the bench
+// bench/dbus-jobs.ts compares the two ways of restarting a unit.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Message, MessageType, sessionBus, Variant } from '@jellybrick/dbus-next';
 import { SYSTEM_BUS_SOCKET } from '../../src/systemd/bus.js';
@@ -15,9 +20,12 @@ interface Cmd {
   cmd: string;
   unit?: string;
   timeoutMs?: number;
+  op?: 'start' | 'stop' | 'restart';
 }
 
 const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
+/** dbus-daemon's pid, read once (for `cpu`). */
+let dbusPid: number | undefined;
 /** pid -> when it was killed (performance.now(), Date.now()). */
 const kills = new Map<number, { perf: number; wall: number }>();
 
@@ -68,6 +76,29 @@ async function handle(c: Cmd): Promise<Record<string, unknown>> {
       return { state: w.state(unit) ?? null, systemd: w.restartingBySystemd(unit) ?? null };
     case 'forge':
       return forge(unit);
+    case 'fork': {
+      // Own process group, no stdin, output discarded: as src/actions/command.ts runs it.
+      const t0 = performance.now();
+      const code = await new Promise<number | null>((res, rej) => {
+        const child = spawn('/usr/bin/systemctl', [c.op ?? 'restart', unit], { detached: true, stdio: ['ignore', 'ignore', 'ignore'] });
+        child.on('error', rej);
+        child.on('exit', (n) => res(n));
+      });
+      return { code, ms: performance.now() - t0 };
+    }
+    case 'cpu': {
+      // utime+stime in clock ticks; cutime+cstime: the children this process has waited for.
+      const ticks = (pid: number | 'self') => {
+        const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+        return { own: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]) };
+      };
+      if (dbusPid === undefined) {
+        const dbus = await w.read('dbus.service');
+        dbusPid = dbus.ok ? dbus.value.mainPid : 0;
+      }
+      return { self: ticks('self'), pid1: ticks(1).own, dbus: dbusPid ? ticks(dbusPid).own : null };
+    }
     case 'resources':
       // What keeps this process alive right now: at idle only the bus socket and stdin.
       return { resources: process.getActiveResourcesInfo() };
