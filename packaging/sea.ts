@@ -7,15 +7,16 @@
 //   node --import tsx packaging/sea.ts [OUT]      default OUT: pkg/build/ha-watchdog
 //
 // The bundle must behave as dist/cli.js does (test/packaging/sea.test.ts runs both):
-// - src/cli.ts and src/log.ts load package.json and pino through
-//   `createRequire(import.meta.url)`. In a CJS bundle import.meta.url is empty, and a
-//   SEA's require() loads built-in modules only, so that expression is rewritten to
-//   the bundle's own `require` at load time: esbuild then bundles what it loads
-//   (package.json's version, pino) like any other import.
+// - src/cli.ts, src/log.ts and src/net/undici.ts load package.json, pino and undici's
+//   client files through `createRequire(import.meta.url)`. In a CJS bundle
+//   import.meta.url is empty, and a SEA's require() loads built-in modules only, so
+//   that expression is rewritten to the bundle's own `require` at load time: esbuild
+//   then bundles what it loads (package.json's version, pino, undici's Agent and
+//   request API without its index.js) like any other import.
 // - every dynamic import() names a literal module, so esbuild bundles those too; the
 //   check below refuses a bundle that still requires anything but a node built-in.
 import { execFileSync } from 'node:child_process';
-import { builtinModules, createRequire } from 'node:module';
+import { builtinModules } from 'node:module';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,101 +56,8 @@ const createRequireToRequire: Plugin = {
   },
 };
 
-/**
- * `import('undici')` in src/ gets undici's HTTP client alone: the Agent and the
- * request API, from undici's own files. undici's index.js also loads fetch, WebSocket,
- * EventSource, the cache and cookie APIs, the mock agents and the proxy agents at
- * start (about half of its start-up time in a `check`), none of which ha-watchdog
- * uses. Same code for what it does use; `request` wrapped as index.js wraps it.
- */
-export const UNDICI_CLIENT = `'use strict'
-const Dispatcher = require('undici/lib/dispatcher/dispatcher')
-const Agent = require('undici/lib/dispatcher/agent')
-const errors = require('undici/lib/core/errors')
-const util = require('undici/lib/core/util')
-const api = require('undici/lib/api')
-const { getGlobalDispatcher, setGlobalDispatcher } = require('undici/lib/global')
-const { InvalidArgumentError } = errors
-Object.assign(Dispatcher.prototype, api)
-// As undici/index.js makeDispatcher (7.x).
-function makeDispatcher (fn) {
-  return (url, opts, handler) => {
-    if (typeof opts === 'function') {
-      handler = opts
-      opts = null
-    }
-    if (!url || (typeof url !== 'string' && typeof url !== 'object' && !(url instanceof URL))) {
-      throw new InvalidArgumentError('invalid url')
-    }
-    if (opts != null && typeof opts !== 'object') {
-      throw new InvalidArgumentError('invalid opts')
-    }
-    if (opts && opts.path != null) {
-      if (typeof opts.path !== 'string') {
-        throw new InvalidArgumentError('invalid opts.path')
-      }
-      let path = opts.path
-      if (!opts.path.startsWith('/')) {
-        path = '/' + path
-      }
-      url = new URL(util.parseOrigin(url).origin + path)
-    } else {
-      if (!opts) {
-        opts = typeof url === 'object' ? url : {}
-      }
-      url = util.parseURL(url)
-    }
-    const { agent, dispatcher = getGlobalDispatcher() } = opts
-    if (agent) {
-      throw new InvalidArgumentError('unsupported opts.agent. Did you mean opts.client?')
-    }
-    return fn.call(dispatcher, {
-      ...opts,
-      origin: url.origin,
-      path: url.search ? url.pathname + url.search : url.pathname,
-      method: opts.method || (opts.body ? 'PUT' : 'GET')
-    }, handler)
-  }
-}
-module.exports.Dispatcher = Dispatcher
-module.exports.Agent = Agent
-module.exports.errors = errors
-module.exports.setGlobalDispatcher = setGlobalDispatcher
-module.exports.getGlobalDispatcher = getGlobalDispatcher
-module.exports.request = makeDispatcher(api.request)
-module.exports.stream = makeDispatcher(api.stream)
-module.exports.pipeline = makeDispatcher(api.pipeline)
-module.exports.connect = makeDispatcher(api.connect)
-module.exports.upgrade = makeDispatcher(api.upgrade)
-`;
-
-/** The undici exports src/ uses: the client module must give the package's own. */
-const UNDICI_USED = ['Agent', 'request', 'Dispatcher', 'errors'];
-
-function checkUndiciClient(): void {
-  const req = createRequire(join(ROOT, 'package.json'));
-  const full = req('undici') as Record<string, unknown>;
-  const mod = { exports: {} as Record<string, unknown> };
-  new Function('require', 'module', 'exports', UNDICI_CLIENT)(req, mod, mod.exports);
-  for (const name of UNDICI_USED) {
-    const a = full[name];
-    const b = mod.exports[name];
-    // Classes and objects are undici's very own; request is index.js's wrapper, rebuilt.
-    if (typeof a !== typeof b || (name !== 'request' && a !== b)) throw new Error(`the undici client module's ${name} is not undici's (undici ${String(req('undici/package.json').version)}): see UNDICI_CLIENT`);
-  }
-}
-
-const undiciClient: Plugin = {
-  name: 'undici-client',
-  setup(b) {
-    b.onResolve({ filter: /^undici$/ }, (args) => (/[\\/]src[\\/]/.test(args.importer) ? { path: 'undici-client', namespace: 'undici-client' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'undici-client' }, () => ({ contents: UNDICI_CLIENT, loader: 'js', resolveDir: ROOT }));
-  },
-};
-
 /** esbuild: src/cli.ts -> one CJS file, every dependency inside. */
 export async function bundle(outFile: string): Promise<{ packages: string[] }> {
-  checkUndiciClient();
   const r = await build({
     entryPoints: [join(ROOT, 'src/cli.ts')],
     outfile: outFile,
@@ -166,7 +74,7 @@ export async function bundle(outFile: string): Promise<{ packages: string[] }> {
     keepNames: process.env.HWT_SEA_MINIFY === '1',
     legalComments: 'none',
     logLevel: 'silent',
-    plugins: [createRequireToRequire, undiciClient],
+    plugins: [createRequireToRequire],
     // import.meta is empty in a CJS bundle, and esbuild says nothing about it in
     // node_modules: ps-list computes its __dirname from import.meta.url at load time
     // (for its Windows helper binary) and would throw, silently failing every process
@@ -183,8 +91,9 @@ export async function bundle(outFile: string): Promise<{ packages: string[] }> {
   const code = readFileSync(outFile, 'utf8');
   if (/\bimport_meta\d*\b/.test(code)) throw new Error('the bundle still uses import.meta (empty in CommonJS): see the define above');
   // node:sqlite: undici's SQLite cache store requires it only when that store is used
-  // (never here); it is a built-in of newer node versions.
-  const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'node:sqlite']);
+  // (never here); it is a built-in of newer node versions. node:sea (src/os/self.ts)
+  // exists only with its prefix, so builtinModules does not list it.
+  const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'node:sqlite', 'node:sea']);
   const external = [...code.matchAll(/\brequire\(["']([^"']+)["']\)/g)].map((m) => m[1]!).filter((m) => !builtins.has(m));
   if (external.length) throw new Error(`the bundle still requires non-built-in modules at run time: ${[...new Set(external)].join(', ')}`);
   // Which npm packages went into the bundle (for debian/copyright): the directory of

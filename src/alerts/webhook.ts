@@ -4,6 +4,7 @@
 import type { NotifyConfig } from '../config/load.js';
 import { deadline } from '../net/deadline.js';
 import { describeError } from '../net/error.js';
+import { undiciClient, type UndiciClient } from '../net/undici.js';
 
 export type WebhookConfig = NotifyConfig['webhook'] & {};
 
@@ -18,10 +19,9 @@ export interface Delivery {
 
 type Attempt = { ok: true } | { ok: false; reason: string; retry: boolean };
 
-type Undici = typeof import('undici');
-let undici: Promise<Undici> | undefined;
+type Undici = UndiciClient;
 // Loaded on first use: an agent without a webhook never pays for it.
-const loadUndici = () => (undici ??= import('undici'));
+const loadUndici = async () => undiciClient();
 
 /** First backoff; it doubles on every retry: 1 s, 2 s, 4 s, ... */
 export const BACKOFF_MS = 1000;

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { loadConfig, type Config } from '../config/load.js';
 import { checkHost, checkPair, type Finding, type Side } from './checks.js';
 import { localSide } from './side.js';
+import { undiciClient } from '../net/undici.js';
 
 export interface DoctorReport {
   findings: Finding[];
@@ -57,7 +58,7 @@ export function formatDoctor(r: DoctorReport): string {
 async function askPair(peerUrl: string, nonce: string, timeoutMs: number, localAddress?: string): Promise<Side | string> {
   const url = new URL('/pair', peerUrl);
   url.searchParams.set('nonce', nonce);
-  const { Agent, request } = await import('undici');
+  const { Agent, request } = undiciClient();
   const dispatcher = new Agent({ connect: { timeout: timeoutMs }, ...(localAddress && { localAddress }) });
   try {
     const res = await request(url, { dispatcher, signal: AbortSignal.timeout(timeoutMs), headers: { 'user-agent': 'ha-watchdog doctor' } });

@@ -5,14 +5,14 @@ import type { HttpCheck } from '../config/load.js';
 import { compileRegex, type SafeRegex } from '../config/regex.js';
 import { deadline } from '../net/deadline.js';
 import { describeError } from '../net/error.js';
+import { undiciClient, type UndiciClient } from '../net/undici.js';
 import type { ProbeResult } from '../policy/types.js';
 
 const BODY_LIMIT = 1 << 20; // bytes kept for bodyMatches; the rest is hashed or discarded
 
-type Undici = typeof import('undici');
-let undici: Promise<Undici> | undefined;
-// undici is loaded on first use: a one-shot `check` without HTTP probes never pays for it.
-const loadUndici = () => (undici ??= import('undici'));
+type Undici = UndiciClient;
+// undici's client is loaded on first use: a one-shot `check` without HTTP probes never pays for it.
+const loadUndici = async () => undiciClient();
 
 export class HttpProbe {
   private dispatcher?: InstanceType<Undici['Agent']>;

@@ -9,6 +9,7 @@ import { readTrackFile } from '../os/track-file.js';
 import type { KeepalivedObservation, Observations, PeerObservation, ProbeResult, ServiceObservation, VipObservation } from '../policy/types.js';
 import { HttpProbe } from './http.js';
 import { askPeer } from './peer.js';
+import { undiciClient, type UndiciClient } from '../net/undici.js';
 import { PollSnapshot, ProcessProbe, psList, type KnownSet, type ListedProcess } from './process.js';
 
 /** Per process probe ("<service>" or "keepalived"): the pids it confirms each poll. */
@@ -93,7 +94,7 @@ export class Probes {
 
   private peerAsking = false;
   private peerLatest?: PeerObservation;
-  private peerKept?: import('undici').Dispatcher;
+  private peerKept?: InstanceType<UndiciClient['Dispatcher']>;
 
   /**
    * The peer's newest answer not yet taken, asked in the background: a question is sent
@@ -104,8 +105,8 @@ export class Probes {
     if (this.peer && !this.peerAsking) {
       this.peerAsking = true;
       const peer = this.peer;
-      void import('undici')
-        .then(({ Agent }) => askPeer(peer, (this.peerKept ??= new Agent({ connect: { timeout: peer.timeout }, keepAliveTimeout: 10_000 }))))
+      const { Agent } = undiciClient();
+      void askPeer(peer, (this.peerKept ??= new Agent({ connect: { timeout: peer.timeout }, keepAliveTimeout: 10_000 })))
         .then((a) => (this.peerLatest = a))
         .finally(() => (this.peerAsking = false));
     }

@@ -3,6 +3,7 @@
 // being weighed, so a plain request per question is enough.
 import type { PeerConfig } from '../config/load.js';
 import type { PeerObservation } from '../policy/types.js';
+import { undiciClient, type UndiciClient } from '../net/undici.js';
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -12,8 +13,8 @@ const BODY_LIMIT = 64 * 1024;
  * per question, as the guard wants (a stale kept-alive connection must never read as
  * "the peer cannot be asked" when a failover hinges on the answer).
  */
-export async function askPeer(cfg: Pick<PeerConfig, 'url' | 'timeout'>, kept?: import('undici').Dispatcher): Promise<PeerObservation> {
-  const { request, Agent } = await import('undici');
+export async function askPeer(cfg: Pick<PeerConfig, 'url' | 'timeout'>, kept?: InstanceType<UndiciClient['Dispatcher']>): Promise<PeerObservation> {
+  const { request, Agent } = undiciClient();
   const dispatcher = kept ?? new Agent({ connect: { timeout: cfg.timeout }, keepAliveTimeout: 1 });
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), cfg.timeout);

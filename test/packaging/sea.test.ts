@@ -128,6 +128,32 @@ describe('the single executable behaves as dist/cli.js', () => {
     assert.equal((await same(['check', '--dry-run', '-c', cases['healthy.yaml']!])).code, 0);
   });
 
+  it("the daemon's helpers (`__config`, `__state`): the same JSON", async () => {
+    assert.equal((await same(['__config', '-c', cases['healthy.yaml']!], true)).code, 0);
+    assert.equal((await same(['__config', '-c', cases['bad.yaml']!], true)).code, 0);
+    assert.equal((await same(['__state', join(dir, 'state')], true)).code, 0);
+  });
+
+  it('run: the executable runs itself as the config reader: a broken config is refused as by dist/cli.js (exit 1, the same config.invalid); a good one starts, polls and stops on SIGTERM', async () => {
+    const invalid = (out: string) => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event?: string; msg?: string; errors?: unknown }).find((l) => l.event === 'config.invalid');
+    const a = await run([process.execPath, CLI, 'run', '-c', cases['bad.yaml']!], { ...BARE_ENV, JOURNAL_STREAM: '' });
+    const b = await run([exe, 'run', '-c', cases['bad.yaml']!], { ...BARE_ENV, JOURNAL_STREAM: '' });
+    assert.deepEqual([a.code, b.code], [1, 1]);
+    assert.match(String(invalid(a.stdout)?.msg), /^invalid config, not starting:\n.*bad\.yaml:1:11: interval: /);
+    assert.deepEqual([invalid(b.stdout)?.msg, invalid(b.stdout)?.errors], [invalid(a.stdout)?.msg, invalid(a.stdout)?.errors]);
+
+    const c = spawn(exe, ['run', '--dry-run', '-c', cases['healthy.yaml']!], { env: { ...BARE_ENV, JOURNAL_STREAM: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d));
+    const exited = new Promise<number | null>((r) => c.on('close', r));
+    const t0 = Date.now();
+    while (!/"event":"service\.up"/.test(out) && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 100));
+    c.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.match(out, /"event":"agent\.start"/);
+    assert.match(out, /"event":"service\.up","service":"tomcat"/);
+  });
+
   it('check (acting, state kept across runs): the executable continues what dist/cli.js saved', async () => {
     const first = await run([process.execPath, CLI, 'check', '--json', '-c', cases['healthy.yaml']!], BARE_ENV);
     assert.equal(first.code, 0, first.stdout + first.stderr);
