@@ -11,6 +11,8 @@ import { getPriority } from 'node:os';
 import { join, relative } from 'node:path';
 import { ensureSea } from '../packaging/package.js';
 import { StandInHost } from './lib/host.js';
+// @ts-expect-error a plain .mjs worker module, no types
+import { cronEnv } from './workers/common.mjs';
 import { machine } from './lib/machine.js';
 import { destroyAll, sleep } from './lib/ns.js';
 import { BENCH, CLI, ROOT } from './lib/paths.js';
@@ -32,7 +34,8 @@ interface Run {
   stderr?: string;
 }
 
-// bench/workers/check-runner.mjs plus the CPU time of each command: the runner's
+// bench/workers/check-runner.mjs plus the CPU time of each command (each in cron's
+// environment, workers/common.mjs cronEnv: where `check` runs; not this shell's): the runner's
 // cutime + cstime (/proc/self/stat fields 16-17) grow by what a waited-for child
 // used. CPU time is what a loaded machine distorts least (wall time there is mostly
 // waiting for a core).
@@ -46,7 +49,7 @@ for (let round = 0; round < spec.rounds; round++) {
   for (const v of spec.variants) {
     const c0 = childCpu();
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(v.argv[0], v.argv.slice(1), { encoding: 'utf8', timeout: 60_000, env: { ...process.env, JOURNAL_STREAM: '' } });
+    const r = spawnSync(v.argv[0], v.argv.slice(1), { encoding: 'utf8', timeout: 60_000, env: spec.env });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     results[v.name].push({ ms, cpuMs: childCpu() - c0, code: r.status, ...(r.status !== 0 && { stderr: (r.stdout + r.stderr).slice(-500) }) });
   }
@@ -86,7 +89,7 @@ async function main(): Promise<void> {
     ];
     log(`check: ${variants.length} variants x ${ROUNDS} rounds`);
     const spec = join(host.dir, 'sea-runner.json');
-    writeFileSync(spec, JSON.stringify({ rounds: ROUNDS, variants }));
+    writeFileSync(spec, JSON.stringify({ rounds: ROUNDS, variants, env: cronEnv() }));
     const runner = join(host.dir, 'sea-runner.mjs');
     writeFileSync(runner, RUNNER);
     const r = await host.ns.run([node, runner, spec], { timeoutMs: 900_000 });
@@ -99,7 +102,8 @@ async function main(): Promise<void> {
         ['`ha-watchdog run` (executable)', [exe, 'run', '-c', cfg('rss-sea')]],
       ] as const) {
         log(`rss: ${name} for ${RSS_SECONDS} s`);
-        const { proc, pid } = host.ns.spawn([...argv], { stdio: 'ignore', env: { ...process.env, JOURNAL_STREAM: '' } });
+        // systemd gives its services a clean environment too (no NODE_EXTRA_CA_CERTS).
+        const { proc, pid } = host.ns.spawn([...argv], { stdio: 'ignore', env: cronEnv() });
         const hostPid = await pid();
         await sleep(RSS_SECONDS * 1000);
         const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${hostPid}/status`, 'utf8'));
@@ -137,7 +141,7 @@ async function main(): Promise<void> {
     '',
     '## `check` wall time on a healthy host',
     '',
-    `The stand-in host of \`npm run bench\` item 4 (a pid + network namespace with processes named java, nginx, keepalived serving HTTP like the real ones; the config shaped like the shipped one: 3 services, process + HTTP probes). Each command is started by a runner inside the namespace (bench/workers/check-runner.mjs plus CPU time: the runner's cutime + cstime, in 10 ms ticks, so read the mean), ${ROUNDS} rounds, the variants taking turns; wall time from spawn to exit. Every \`check\` takes the lock and writes its state, as from cron, and must exit 0.`,
+    `The stand-in host of \`npm run bench\` item 4 (a pid + network namespace with processes named java, nginx, keepalived serving HTTP like the real ones; the config shaped like the shipped one: 3 services, process + HTTP probes). Each command is started by a runner inside the namespace (bench/workers/check-runner.mjs plus CPU time: the runner's cutime + cstime, in 10 ms ticks, so read the mean), ${ROUNDS} rounds, the variants taking turns; wall time from spawn to exit. Every \`check\` takes the lock and writes its state, as from cron, and must exit 0. Every command runs in cron's environment (HOME, LOGNAME, PATH=/usr/bin:/bin, SHELL=/bin/sh), not the bench's shell: this machine's shell sets NODE_EXTRA_CA_CERTS, which makes any node start read and parse the whole CA bundle (about 50 ms here) and which neither cron nor systemd passes on.`,
     '',
     table(['command', 'runs', 'median wall', 'max wall', 'min wall', 'mean CPU (user+sys)', 'exit codes'], rows),
     '',

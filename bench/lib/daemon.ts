@@ -4,6 +4,8 @@ import type { ChildProcess } from 'node:child_process';
 import type { StandInHost } from './host.js';
 import { killTree, sleep } from './ns.js';
 import { CLI } from './paths.js';
+// @ts-expect-error a plain .mjs worker module, no types
+import { cronEnv } from '../workers/common.mjs';
 
 export interface LogLine {
   level?: string;
@@ -24,9 +26,9 @@ export class Daemon {
     readonly exited: Promise<number | null>,
   ) {}
 
-  /** extraArgs: more `run` options, e.g. ['--log-level', 'debug']; nodeArgs: options of node itself, e.g. ['--import', preload]. */
+  /** In a clean environment, as systemd starts it (no NODE_EXTRA_CA_CERTS from this shell). extraArgs: more `run` options, e.g. ['--log-level', 'debug']; nodeArgs: options of node itself, e.g. ['--import', preload]. */
   static async start(host: StandInHost, config: string, extraArgs: string[] = [], nodeArgs: string[] = []): Promise<Daemon> {
-    const { proc, pid } = host.ns.spawn([process.execPath, ...nodeArgs, CLI, 'run', '-c', config, ...extraArgs], { env: { ...process.env, JOURNAL_STREAM: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const { proc, pid } = host.ns.spawn([process.execPath, ...nodeArgs, CLI, 'run', '-c', config, ...extraArgs], { env: cronEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((r) => proc.on('close', (code) => r(code)));
     const d = new Daemon(proc, await pid(), exited);
     let buf = '';

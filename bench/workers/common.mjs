@@ -40,3 +40,14 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export function emit(obj) {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
 }
+
+/**
+ * The environment cron gives a job (HOME, LOGNAME, PATH=/usr/bin:/bin, SHELL=/bin/sh),
+ * which is where `check` runs, plus the bench's own BENCH_* knobs. Not the shell's:
+ * an inherited NODE_EXTRA_CA_CERTS (set on this machine) makes every node start read
+ * and parse the whole CA bundle, about 50 ms that no cron job and no systemd unit pays.
+ */
+export function cronEnv(env = process.env) {
+  const bench = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('BENCH_')));
+  return { HOME: env.HOME ?? '/root', LOGNAME: env.LOGNAME ?? env.USER ?? 'root', PATH: '/usr/bin:/bin', SHELL: '/bin/sh', ...bench };
+}
