@@ -38,14 +38,25 @@ export function handoverVerdict(guard: GuardConfig, peer: PeerObservation | unde
 }
 
 /**
- * Whether this poll's decision may hinge on the peer, so the loop asks it (one request,
- * only when something is wrong): a critical service failing now or given up on, or a
- * failover being held.
+ * Whether this poll's decision may hinge on the peer, so the loop asks it (only when
+ * something is wrong). 'now': a critical service goes down with this poll (fall reached,
+ * or its process is gone), is down or was given up on, or a failover is held: the poll
+ * waits for the answer. 'soon': a critical service failed a probe but needs more before
+ * it is down: the question goes out in the background, so the poll that decides finds
+ * its answer ready instead of waiting for the network.
  */
 export function needsPeer(
-  services: Record<string, { critical: boolean; mem?: ServiceMemory; obs?: ServiceObservation }>,
+  services: Record<string, { critical: boolean; fall: number; mem?: ServiceMemory; obs?: ServiceObservation }>,
   held: boolean,
-): boolean {
-  if (held) return true;
-  return Object.values(services).some((s) => s.critical && (s.obs?.ok === false || s.mem?.failed === true || s.mem?.health === 'down'));
+): 'now' | 'soon' | null {
+  if (held) return 'now';
+  let soon = false;
+  for (const s of Object.values(services)) {
+    if (!s.critical) continue;
+    if (s.mem?.failed === true || s.mem?.health === 'down') return 'now';
+    if (s.obs?.ok !== false) continue;
+    if (s.obs.probes.some((p) => p.gone) || (s.mem?.bad ?? 0) + 1 >= s.fall) return 'now';
+    soon = true;
+  }
+  return soon ? 'soon' : null;
 }

@@ -80,17 +80,18 @@ export class Probes {
    * once, and the poll that decides does not wait for the network again. The peer's
    * /healthz is as old as its own last poll anyway.
    */
-  async askPeer(maxAgeMs = 0): Promise<PeerObservation | undefined> {
-    if (!this.peer) return undefined;
+  askPeer(maxAgeMs = 0): Promise<PeerObservation | undefined> {
+    if (!this.peer) return Promise.resolve(undefined);
     const last = this.peerAsked;
+    // A question still in flight counts too: its answer is awaited, not asked twice.
     if (last && performance.now() - last.at <= maxAgeMs) return last.answer;
-    const at = performance.now();
-    const answer = await askPeer(this.peer);
-    this.peerAsked = { at, answer };
+    const answer = askPeer(this.peer);
+    this.peerAsked = { at: performance.now(), answer };
     return answer;
   }
 
-  private peerAsked?: { at: number; answer: PeerObservation };
+  /** The last question asked (when), its answer (askPeer never rejects: an unreachable peer is an answer). */
+  private peerAsked?: { at: number; answer: Promise<PeerObservation> };
 
   private peerAsking = false;
   private peerLatest?: PeerObservation;

@@ -95,7 +95,15 @@ describe('policy: peer guard', () => {
     const healthyMem = play(T, healthy).memory;
     const obs = (ok: boolean) => ({ services: { tomcat: { ok, probes: [] } } });
     assert.equal(wantsPeer(obs(true), healthyMem, cfg), null, 'all healthy: no request to the peer');
-    assert.equal(wantsPeer(obs(false), healthyMem, cfg), 'fresh', 'failing now');
+    assert.equal(wantsPeer(obs(false), healthyMem, cfg), 'soon', 'a first failed probe (fall 2): asked in the background, the poll does not wait');
+    const oneBad = play(T, [...healthy, { t: 2, up: { tomcat: false } }]).memory;
+    assert.equal(wantsPeer(obs(false), oneBad, cfg), 'fresh', 'the failure that reaches fall: the poll waits for the answer');
+    const gone = { services: { tomcat: { ok: false, probes: [{ probe: 'process' as const, ok: false, gone: true, durationMs: 1 }] } } };
+    assert.equal(wantsPeer(gone, healthyMem, cfg), 'fresh', 'its process gone: down at once, so decided now');
+    assert.equal(wantsPeer(obs(false), healthyMem, { services: { tomcat: { ...T.tomcat, fall: 1 } }, peer: { required: false } }), 'fresh', 'fall 1: down with this failure');
+    assert.equal(wantsPeer(obs(false), healthyMem, { services: { tomcat: { ...T.tomcat, critical: false } }, peer: { required: false } }), null, 'not critical: never hands the VIP over');
+    const downMem = play(T, [...healthy, { t: 2, up: { tomcat: false } }, { t: 3, up: { tomcat: false } }]).memory;
+    assert.equal(wantsPeer(obs(true), downMem, cfg), 'fresh', 'down (restarting): a decision may still hinge on it');
     assert.equal(wantsPeer(obs(false), healthyMem, { services: T }), null, 'no peer configured');
     assert.equal(wantsPeer(obs(false), { ...healthyMem, maintenance: { since: 0 } }, cfg), null, 'paused: nothing to weigh');
   });
