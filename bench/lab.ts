@@ -808,10 +808,11 @@ function rSupervisorsText(): string[] {
     '- **seed bash loop**: `lab/seed-loop.sh` (counts processes every 3 s, never looks at HTTP).',
     '- **ha-watchdog as shipped + peer guard**: `lab.sh up --profile shipped`: each host\'s `watchdog.yaml` sets only',
     '  `stateDir`, the services\' process matching, `http.url` (tomcat: `/health`, nginx: `/nginx-health`), the',
-    '  restart / keepalived start and stop commands, `keepalived.vip`, and the peer guard as README.md documents it',
+    '  restart and keepalived start commands, `keepalived.vip`, and the peer guard as README.md documents it',
     '  (`metrics.listen` on the host\'s address :9120, `peer.url` the other host\'s `/healthz`). Everything else is',
     '  the agent\'s default: interval, probe timeouts and retry delay, fall/rise, restart timeout/grace/attempts,',
-    '  `failover.order` (auto), `keepalived.control` (stop).',
+    '  `failover.order` (auto), `keepalived.control` (stop), and keepalived\'s stop: SIGTERM to its main pid, the',
+    '  stand-in for the shipped file\'s D-Bus stop job of keepalived.service (this lab has no systemd; lab/README.md).',
   ];
 }
 
