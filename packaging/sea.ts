@@ -56,6 +56,18 @@ const createRequireToRequire: Plugin = {
   },
 };
 
+/**
+ * The bundle in ASCII. esbuild escapes every non-ASCII character of the code itself, but
+ * keeps comments as they are, and a few in node_modules have an em dash or an arrow. One
+ * such character makes V8 hold the whole main script (which a SEA keeps for as long as it
+ * runs: lazy functions compile from it) as UTF-16, two bytes a character: 3 MB more of
+ * the daemon's memory. A \uXXXX escape means the same character in a string, a template,
+ * a regex or an identifier, and is just text in a comment.
+ */
+export function asciiOnly(code: string): string {
+  return code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** esbuild: src/cli.ts -> one CJS file, every dependency inside. */
 export async function bundle(outFile: string): Promise<{ packages: string[] }> {
   const r = await build({
@@ -88,7 +100,8 @@ export async function bundle(outFile: string): Promise<{ packages: string[] }> {
   if (warnings.length) {
     throw new Error(`esbuild warnings (a bundle that may not behave like dist/cli.js):\n${warnings.map((w) => `${w.location?.file}:${w.location?.line}: ${w.text}`).join('\n')}`);
   }
-  const code = readFileSync(outFile, 'utf8');
+  const code = asciiOnly(readFileSync(outFile, 'utf8'));
+  writeFileSync(outFile, code);
   if (/\bimport_meta\d*\b/.test(code)) throw new Error('the bundle still uses import.meta (empty in CommonJS): see the define above');
   // node:sqlite: undici's SQLite cache store requires it only when that store is used
   // (never here); it is a built-in of newer node versions. node:sea (src/os/self.ts)

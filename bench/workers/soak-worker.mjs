@@ -1,18 +1,25 @@
 // Item 2, run inside the bench namespace: RSS of a process driving Agent.poll() back
-// to back (the built agent, persist on, as in the daemon) for N polls.
+// to back (the built agent, persist on, as in the daemon) for N polls. The config is read
+// as the daemon reads it: by a helper process (`node dist/cli.js __config`), so the
+// config stack (yaml, zod) is not in this process either.
 //   node [--expose-gc] [V8 flags] soak-worker.mjs CONFIG N
 // With --expose-gc, gc() runs before every sample (the live size, not what the GC has
 // not collected yet). Samples VmRSS after the first poll, every N/40 polls and at the end.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cpuNow, dist, emit, quietLogger, rssMB } from './common.mjs';
 
 const [configPath, nArg] = process.argv.slice(2);
 const n = Number(nArg);
-const { loadConfig } = await dist('config/load.js');
+const { loadConfigApart } = await dist('config/load-apart.js');
 const { Agent } = await dist('agent/agent.js');
 const { freshMemory } = await dist('policy/decide.js');
 const counter = { lines: 0 };
 const log = await quietLogger(counter);
-const config = loadConfig(configPath);
+const cli = join(process.env.BENCH_DIST ?? fileURLToPath(new URL('../../dist', import.meta.url)), 'cli.js');
+const loaded = await loadConfigApart({ file: process.execPath, args: [cli] }, configPath);
+if (!loaded.ok) throw new Error(loaded.message);
+const { config } = loaded;
 const agent = new Agent(config, freshMemory(), { log, dryRun: false, persist: true });
 const gc = globalThis.gc;
 const sample = (poll) => {

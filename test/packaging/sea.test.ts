@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ensureSea } from '../../packaging/package.js';
+import { asciiOnly } from '../../packaging/sea.js';
 import { CLI, ROOT } from '../helpers/stage.js';
 
 interface Out {
@@ -154,11 +155,29 @@ describe('the single executable behaves as dist/cli.js', () => {
     assert.match(out, /"event":"service\.up","service":"tomcat"/);
   });
 
+  it('the bundle is ASCII: V8 keeps the main script one byte a character, not two', () => {
+    const bundle = spawnSync('cat', [join(ROOT, 'pkg/build/ha-watchdog.cjs')], { encoding: 'latin1', maxBuffer: 64 << 20 }).stdout;
+    assert.ok(bundle.length > 1e6);
+    assert.equal(/[^\x00-\x7f]/.exec(bundle)?.index, undefined);
+  });
+
   it('check (acting, state kept across runs): the executable continues what dist/cli.js saved', async () => {
     const first = await run([process.execPath, CLI, 'check', '--json', '-c', cases['healthy.yaml']!], BARE_ENV);
     assert.equal(first.code, 0, first.stdout + first.stderr);
     const second = await run([exe, 'check', '--json', '-c', cases['healthy.yaml']!], BARE_ENV);
     assert.equal(second.code, 0, second.stdout + second.stderr);
     assert.equal((JSON.parse(second.stdout) as { status: string }).status, 'OK');
+  });
+});
+
+describe('asciiOnly: the bundle in ASCII means the same program', () => {
+  it('strings, templates, regexes and comments keep their meaning; astral characters too', () => {
+    // The TypeScript escapes make real non-ASCII characters in the JavaScript under test.
+    const src = 'return [/* cheapest \u2192 dearest \u2014 */ "a\u2014b\u{1F600}", `t\u2192${1}`, /[\u2014]x/.test("\u2014x"), /^[\u{1F600}]$/u.test("\u{1F600}")]; // \u00e9';
+    assert.match(src, /[^\x00-\x7f]/);
+    const ascii = asciiOnly(src);
+    assert.equal(/[^\x00-\x7f]/.test(ascii), false);
+    assert.deepEqual(new Function(ascii)(), ['a\u2014b\u{1F600}', 't\u21921', true, true]);
+    assert.deepEqual(new Function(ascii)(), new Function(src)());
   });
 });
