@@ -86,12 +86,13 @@ export class Agent {
     return this.inFlight.size > 0 || this.outcomes.length > 0;
   }
 
-  async poll(): Promise<PollResult> {
+  /** One poll; `probe: false` decides on the answers that came late without starting probes (poll-loop.ts). */
+  async poll(how: { probe: boolean } = { probe: true }): Promise<PollResult> {
     const started = performance.now();
     // Outcomes first, then the probes: an action that finishes while we probe is paired
     // with a process table taken after it, never before.
     const outcomes = this.outcomes.splice(0);
-    const observed: Omit<Observations, 'outcomes'> = await this.probes.observe(this.opts.waitMs);
+    const observed: Omit<Observations, 'outcomes'> = await this.probes.observe(this.opts.waitMs, how.probe);
     this.keepalivedPids = observed.keepalived.pids;
     for (const [name, o] of Object.entries(observed.services)) {
       const view = this.opts.systemd?.(name);

@@ -22,7 +22,7 @@ import { Agent, criticalOf, logEvent } from './agent.js';
 import { cheapenTask } from './cron-time.js';
 import { acquireLock, type LockResult } from './lock.js';
 import { PidWatch } from './pid-watch.js';
-import { healthzAliveMs, PollLoop, watchdogAliveMs } from './poll-loop.js';
+import { healthzAliveMs, PollLoop, watchdogAliveMs, type PollHow } from './poll-loop.js';
 import { restoreStateApart, type Restored } from './state-apart.js';
 
 type Lock = Extract<LockResult, { ok: true }>;
@@ -117,7 +117,8 @@ class Daemon {
       onEvent: (e) => this.outlets.send(e),
       onOutcome: kick,
       waitMs: POLL_WAIT_MS,
-      onLate: kick,
+      // A late answer is decided on at once, without probing anew (poll-loop.ts).
+      onLate: () => this.loop.kick({ probe: false }),
       systemd: (service) => this.units?.view(service),
       // Actions on units (restart.unit, ...) as systemd jobs over the watch's connection.
       jobs: () => this.units?.jobs,
@@ -133,7 +134,7 @@ class Daemon {
     this.notify = createNotifier(process.env, { onError: (e) => log.warn({ event: 'notify.failed', reason: e.message }, `sd_notify: ${e.message}`) });
     this.loop = new PollLoop({
       interval: config.interval,
-      poll: () => this.poll(),
+      poll: (how) => this.poll(how),
       onPolled: () => this.polled(),
       // The loop never dies on a probe or action failure; this is the last net.
       onError: (e) => log.error({ event: 'poll.error', reason: (e as Error).stack ?? String(e) }, `poll failed: ${(e as Error).message}`),
@@ -271,8 +272,8 @@ class Daemon {
     return true;
   }
 
-  private async poll(): Promise<{ retryInMs?: number }> {
-    const r = await this.agent.poll();
+  private async poll(how: PollHow): Promise<{ retryInMs?: number }> {
+    const r = await this.agent.poll(how);
     this.pidWatch.resume(); // pids found by this poll, if the watch had none
     this.outlets.observe(r, this.agent.memory);
     if (r.durationMs > this.config.interval) {

@@ -1,7 +1,9 @@
 // When the agent polls. A tick (the scheduler's, every interval) or a kick (out of
 // schedule: a known pid vanished, an action finished, a late probe answer) starts a
 // poll; polls never overlap, and ticks or kicks that arrive during one coalesce into a
-// single poll right after it (never skipped). A poll that leaves a failing service not
+// single poll right after it (never skipped). A poll started only by late answers
+// decides on them without probing anew (`probe: false`): what answered late was just
+// asked, and fresh probes would make the decision wait for them. A poll that leaves a failing service not
 // yet down asks to be re-run after its retry delay (fall counts probes, not ticks): one
 // timer, owned here. The loop never dies: a poll that throws is reported and the next
 // one runs. Time comes in through `Clock`, so a test drives it by hand.
@@ -24,8 +26,13 @@ export const systemClock: Clock = {
   clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
 };
 
+/** How a poll is run: `probe: false` decides on the answers that came late, starting no probe. */
+export interface PollHow {
+  probe: boolean;
+}
+
 export interface PollLoopOptions {
-  poll: () => Promise<PollOutcome>;
+  poll: (how: PollHow) => Promise<PollOutcome>;
   /** After each poll, thrown or not (the daemon feeds systemd's watchdog here). */
   onPolled?: () => void;
   /** A poll threw: the last net, the loop goes on. */
@@ -47,6 +54,8 @@ export class PollLoop {
   private current: Promise<void> | null = null;
   private startedAt = 0;
   private again = false;
+  /** Some kick waiting for the next poll wants probes (not only late answers taken). */
+  private againProbe = false;
   private stopped = false;
   private retryTimer: unknown;
   private readonly clock: Clock;
@@ -67,11 +76,17 @@ export class PollLoop {
     this.kick();
   }
 
-  /** Poll now, or right after the poll in progress (several kicks meanwhile: one poll). */
-  kick(): void {
+  /**
+   * Poll now, or right after the poll in progress (several kicks meanwhile: one poll).
+   * `probe: false`: only to decide on answers that came late (the poll starts no probe,
+   * unless another kick before it wants one).
+   */
+  kick(how: PollHow = { probe: true }): void {
     if (this.stopped) return;
-    if (this.current) this.again = true;
-    else this.current = this.run();
+    if (this.current) {
+      this.again = true;
+      this.againProbe ||= how.probe;
+    } else this.current = this.run(how);
   }
 
   /** Whether a poll is running. */
@@ -86,10 +101,10 @@ export class PollLoop {
     await this.current;
   }
 
-  private async run(): Promise<void> {
+  private async run(how: PollHow): Promise<void> {
     this.startedAt = this.clock.now();
     try {
-      const r = await this.opts.poll();
+      const r = await this.opts.poll(how);
       this.clock.clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
       if (r.retryInMs !== undefined && !this.stopped) this.retryTimer = this.clock.setTimeout(() => this.kick(), r.retryInMs);
@@ -100,8 +115,10 @@ export class PollLoop {
     this.opts.onPolled?.();
     this.current = null;
     if (this.again && !this.stopped) {
+      const probe = this.againProbe;
       this.again = false;
-      this.current = this.run();
+      this.againProbe = false;
+      this.current = this.run({ probe });
     }
   }
 }

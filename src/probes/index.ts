@@ -119,8 +119,10 @@ export class Probes {
   /**
    * One poll's observations: every service not still being probed, keepalived, the VIP.
    * `waitMs`: how long to wait for the answers (the rest come late); default: all.
+   * `probe: false`: no service or VIP probe is started, the answers that came late are
+   * this poll's (keepalived's processes are looked at all the same).
    */
-  async observe(waitMs = Infinity): Promise<Omit<Observations, 'outcomes'>> {
+  async observe(waitMs = Infinity, probe = true): Promise<Omit<Observations, 'outcomes'>> {
     const snapshot = new PollSnapshot(this.list);
     const services = new Map<string, ServiceObservation>();
     let vip: VipObservation | undefined;
@@ -137,10 +139,10 @@ export class Probes {
     };
     const waits: Array<Promise<void>> = [];
     for (const [name, checks] of this.services) {
-      if (this.pending.has(name)) continue;
+      if (!probe || this.pending.has(name)) continue;
       waits.push(track(name, observeService(checks, snapshot), (o) => void services.set(name, o), (o) => void this.late.set(name, o)));
     }
-    if (this.vip && !this.pending.has('vip')) {
+    if (probe && this.vip && !this.pending.has('vip')) {
       const probe = this.vip.check().then(
         (r): VipObservation => ({ ok: r.ok, reason: r.reason }),
         (e): VipObservation => ({ ok: false, reason: `probe crashed: ${(e as Error).message}` }),

@@ -29,14 +29,16 @@ class FakeClock implements Clock {
   }
 }
 
-/** A poll the test finishes by hand. */
+/** A poll the test finishes by hand; `how` records whether each poll was asked to probe. */
 function gate() {
   const started: Array<(r?: { retryInMs?: number } | Error) => void> = [];
-  const poll = () =>
+  const how: boolean[] = [];
+  const poll = (h: { probe: boolean }) =>
     new Promise<{ retryInMs?: number }>((resolve, reject) => {
+      how.push(h.probe);
       started.push((r) => (r instanceof Error ? reject(r) : resolve(r ?? {})));
     });
-  return { poll, started };
+  return { poll, started, how };
 }
 const settle = () => new Promise((r) => setImmediate(r));
 
@@ -58,6 +60,35 @@ describe('PollLoop', () => {
     await settle();
     assert.equal(g.started.length, 2, 'nothing more was asked');
     assert.equal(loop.polling, false);
+  });
+
+  it('late answers alone -> a poll that decides without probing; a tick or another kick among them -> it probes', async () => {
+    const clock = new FakeClock();
+    const g = gate();
+    const loop = new PollLoop({ interval: 1000, poll: g.poll, clock });
+    loop.kick({ probe: false });
+    assert.deepEqual(g.how, [false], 'a late answer at rest: decided on at once, no probe started');
+    loop.kick({ probe: false });
+    loop.kick({ probe: false });
+    g.started[0]!();
+    await settle();
+    assert.deepEqual(g.how, [false, false], 'two more late answers during it: one poll, still without probes');
+    loop.kick({ probe: false });
+    loop.tick();
+    g.started[1]!();
+    await settle();
+    assert.deepEqual(g.how, [false, false, true], 'a tick among them: that poll probes');
+    loop.kick();
+    loop.kick({ probe: false });
+    g.started[2]!();
+    await settle();
+    assert.deepEqual(g.how, [false, false, true, true], 'a kick that wants probes (a vanished pid, an action done) wins over a late answer');
+    g.started[3]!({ retryInMs: 50 });
+    await settle();
+    clock.advance(50);
+    assert.deepEqual(g.how, [false, false, true, true, true], 'the retry timer probes');
+    g.started[4]!();
+    await settle();
   });
 
   it('a tick that finds the poll still running after a whole interval says so (overrun), and still runs after it', async () => {

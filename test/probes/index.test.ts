@@ -60,4 +60,43 @@ describe('probes: registry', () => {
       server.close();
     }
   });
+
+  it('observe(wait, probe false): takes the answers that came late and starts no probe', { timeout: 30_000 }, async () => {
+    let asked = 0;
+    const server = createServer((_req, res) => {
+      asked++;
+      setTimeout(() => {
+        res.statusCode = 503;
+        res.end('busy');
+      }, 300);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
+    const config = {
+      file: 'x',
+      interval: 1000,
+      stateDir: '/tmp',
+      services: { app: { critical: true, fall: 2, rise: 2, http: { url, timeout: 5000, tlsVerify: true } } },
+      keepalived: { process: { name: 'keepalived' }, start: { command: ['/bin/true'], timeout: 1000 } },
+    } as unknown as Config;
+    const probes = new Probes(config, () => Promise.resolve([]));
+    let late = 0;
+    probes.onLate = () => late++;
+    try {
+      const first = await probes.observe(20);
+      assert.equal(first.services.app, undefined, 'not answered within the wait');
+      assert.equal(probes.probing('app'), true);
+      while (late === 0) await new Promise((r) => setTimeout(r, 20));
+      const decided = await probes.observe(20, false);
+      assert.equal(decided.services.app?.ok, false, 'the late 503 is this poll\'s');
+      assert.equal(probes.probing('app'), false, 'no new probe started');
+      assert.equal(asked, 1);
+      await probes.observe(20);
+      assert.equal(asked, 2, 'a probing poll asks again');
+    } finally {
+      await probes.close();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
 });
