@@ -81,6 +81,13 @@ const ALL: SupervisorId[] = ['peer', 'seed', 'watchdog', 'watchdog-hf', 'watchdo
 const REALISTIC_SUPS: SupervisorId[] = ['peer', 'seed', 'watchdog-shipped'];
 const ALL_SUPS = Object.keys(SUPERVISORS) as SupervisorId[];
 
+/**
+ * Where in its second rep `rep` of `reps` injects the fault (ms after a whole second):
+ * spread evenly (1/6, 1/2, 5/6 of a second for 3 reps), so the median run faults at
+ * mid-cycle of every 1 s schedule, the agent's ticks on whole seconds included.
+ */
+const faultPhase = (rep: number, reps: number): number => Math.round(((((rep - 1) % reps) + 0.5) / reps) * 1000);
+
 /** "kill-restart-works (1)": the scenario's name in lab/scenarios.ts and its id (what the results keep). */
 const scenarioName = (id: ScenarioId): string => scenarioLabel(scenario(id));
 /** The ids of the scenarios the targets are about. */
@@ -479,7 +486,9 @@ function renderFull(): string {
     '(lab/README.md), lets the chosen supervisor run on both hosts, injects the fault with the client',
     'in C polling the VIP every 50 ms (300 ms timeout), observes for a fixed window, and tears the lab',
     'down. The same lab code, the same faults and windows for every supervisor (`lab/scenarios.ts`),',
-    'interleaved (repetition, scenario, supervisor) so that machine noise spreads evenly.',
+    'interleaved (repetition, scenario, supervisor) so that machine noise spreads evenly. Repetition r of n',
+    'injects its fault (r - 1/2)/n of a second after a whole second (lab/scenarios.ts `faultPhaseMs`): the',
+    'agent polls on whole seconds, and every 1 s schedule meets the faults spread over its cycle.',
     '',
     ...machineLines,
     '',
@@ -561,7 +570,7 @@ async function main(): Promise<void> {
         let lab: Lab | undefined;
         try {
           lab = await Lab.up({ agent: sup.agent, agentCli: snapshot.cli, ...scenario(id).lab, ...sup.lab });
-          const r = await play(lab, id);
+          const r = await play(lab, id, { faultPhaseMs: faultPhase(rep, reps) });
           const run = measureRun(r, id, supId, rep, lab.timings.upMs);
           runs.push(run);
           console.log(
@@ -793,6 +802,10 @@ const R_DEFINITIONS = [
   '- **fast-crash** plays on a lab of its own (its teaching kill makes the agent learn a fast start, which would',
   '  change hang-start-fails on a shared lab); its span starts at the second, measured kill.',
   '- **switchover**: its span runs from the switchover (or keepalived\'s stop) through the takeback to the end.',
+  '- **fault phase**: repetition r of n injects its fault (r - 1/2)/n of a second after a whole second',
+  '  (`faultPhaseMs` of lab/scenarios.ts play(); plus the injection\'s own ~0.1 s): ha-watchdog polls on whole',
+  '  seconds, so the three repetitions meet its cycle early, midway and late (a fixed phase, as before, met it',
+  '  always just after a tick, its worst case); keepalived\'s script runs on a timer of its own.',
   '- Medians over the runs, the range in parentheses when the runs differ.',
   '- **A\'s learned start** (every run): what ha-watchdog on A had in state.json for tomcat\'s start time when the',
   '  run started (`services.tomcat.startMs`, learned from its own restarts and kept across runs of the same lab,',
@@ -926,7 +939,7 @@ async function realisticMain(): Promise<void> {
               lab ??= await up();
               const rs = await resetLab(lab);
               const learnedMs = rs.learned.A.tomcatStartMs;
-              const r = await play(lab, id, { eventsSince: Date.now() });
+              const r = await play(lab, id, { eventsSince: Date.now(), faultPhaseMs: faultPhase(rep, reps) });
               before += 1;
               const run = measureRRun(r, supId, rep, lab.id, before - 1, { ms: rs.ms, actions: rs.actions, learnedMs });
               rruns.push(run);

@@ -748,6 +748,13 @@ export interface PlayOptions {
   onMark?: (m: Mark) => void;
   /** Progress messages. */
   log?: (msg: string) => void;
+  /**
+   * The fault goes in this many ms after a whole wall-clock second (default: a random
+   * phase). The agent polls on whole seconds (node-cron); the steady state is reached at
+   * a poll, so a fault a fixed time after it would always land at the same point of the
+   * agent's cycle (it did: about 0.1 s after a tick, the agent's worst case).
+   */
+  faultPhaseMs?: number;
 }
 
 const TOMCAT_RE = 'org\\.apache\\.catalina\\.startup\\.Bootstrap';
@@ -874,6 +881,8 @@ export async function play(lab: Lab, key: ScenarioKey, opts: PlayOptions = {}): 
     facts.tomcatB = { before: await tomcatPids(lab, 'B'), after: [] };
     await snap('steady');
     ctlFromNow();
+    const phase = opts.faultPhaseMs ?? Math.floor(Math.random() * 1000);
+    await sleep((phase - (Date.now() % 1000) + 1000) % 1000);
     fault = await spec.inject({ lab, mark, facts, snap, ctlFromNow, log: opts.log });
     await sleep(Math.max(0, fault + windowMs - Date.now()));
   } finally {
