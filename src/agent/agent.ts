@@ -27,6 +27,8 @@ export interface AgentOptions {
   readOnly?: boolean;
   /** Save the memory to stateDir after each poll. */
   persist: boolean;
+  /** state.json as it is on disk (restoreState's `saved`): a memory equal to it is not written again. */
+  saved?: string;
   list?: () => Promise<ListedProcess[]>;
   /** Every event worth telling someone (policy events, actions started, pause/resume): notifications. */
   onEvent?: (e: PolicyEvent) => void;
@@ -79,7 +81,13 @@ export class Agent {
     this.probes = new Probes(config, opts.list);
     this.probes.onLate = opts.onLate;
     this.recent = RecentActions.fromMemory(memory);
-    if (opts.persist && !opts.dryRun) this.probes.seedPids(loadPids(config.stateDir));
+    if (opts.persist && !opts.dryRun) {
+      const known = loadPids(config.stateDir);
+      this.probes.seedPids(known);
+      // What is on disk already: a healthy `check` from cron writes (and fsyncs) nothing.
+      this.lastSavedPids = JSON.stringify(known);
+      this.lastSaved = opts.saved ?? '';
+    }
   }
 
   get busy(): boolean {

@@ -37,7 +37,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport | { erro
     for (const e of early) logEvent(opts.log, e);
     // Notifications of what this pass saw and did, sent before it exits (no dedupe across runs).
     const alerts = config.notify && !readOnly && !opts.dryRun ? (await import('../alerts/index.js')).createAlerts(config.notify, { log: opts.log, stateDir: config.stateDir }) : undefined;
-    const agent = new Agent(config, restored.memory, { log: opts.log, dryRun: opts.dryRun, readOnly, persist: true, onEvent: (e) => alerts?.send(e) });
+    const agent = new Agent(config, restored.memory, { log: opts.log, dryRun: opts.dryRun, readOnly, persist: true, saved: restored.saved, onEvent: (e) => alerts?.send(e) });
     const events: PolicyEvent[] = [...early];
     const actions: Action[] = [];
     let scans = 0;

@@ -17,7 +17,8 @@ import { MAX_STATE_BYTES, stateFile } from './state-save.js';
 export { MAX_STATE_BYTES, saveState, stateFile } from './state-save.js';
 export { loadPids, MAX_PIDS_BYTES, pidsFile, savePids } from './pids-file.js';
 
-export function loadState(stateDir: string, now = Date.now()): { memory: Memory; events: PolicyEvent[] } {
+/** `text`: the file as read, when it was read as it is (so a writer can tell it holds this memory already). */
+export function loadState(stateDir: string, now = Date.now()): { memory: Memory; events: PolicyEvent[]; text?: string } {
   const file = stateFile(stateDir);
   // A stateDir another user can write to is not read from (nor is anything set aside in it).
   try {
@@ -34,7 +35,7 @@ export function loadState(stateDir: string, now = Date.now()): { memory: Memory;
   let problem: string;
   if (r.ok) {
     const parsed = parse(r.text);
-    if (parsed.ok) return { memory: parsed.memory, events: [] };
+    if (parsed.ok) return { memory: parsed.memory, events: [], text: r.text };
     problem = parsed.reason;
   } else problem = r.reason;
   // rename moves the directory entry (a symlink itself, never its target).
@@ -67,8 +68,8 @@ export function parse(text: string): { ok: true; memory: Memory } | { ok: false;
 }
 
 /** The memory to start from: the saved state, with any action that was in flight resolved. */
-export function restoreState(config: Config, now = Date.now()): { memory: Memory; events: PolicyEvent[] } {
+export function restoreState(config: Config, now = Date.now()): { memory: Memory; events: PolicyEvent[]; saved?: string } {
   const loaded = loadState(config.stateDir, now);
   const resumed = resumeMemory(loaded.memory, config, now, isAlive);
-  return { memory: resumed.memory, events: [...loaded.events, ...resumed.events] };
+  return { memory: resumed.memory, events: [...loaded.events, ...resumed.events], ...(loaded.text !== undefined && { saved: loaded.text }) };
 }

@@ -1,6 +1,6 @@
 // `ha-watchdog check`: exit codes, state carried between cron runs, the lock.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { requireRoot } from '../helpers/prereq.js';
@@ -44,6 +44,21 @@ describe('ha-watchdog check (integration)', { skip, concurrency: false }, () => 
     writeFileSync(config, readFileSync(config, 'utf8').replace('fake-service\\.mjs', 'fake-service.mjs'));
     const fourth = JSON.parse((await s.cli(['check', '-c', config, '--json'])).stdout);
     assert.equal(fourth.scans, 1);
+  });
+
+  it('a healthy pass that changes nothing writes nothing: state.json and pids.json keep their inode (no temp file, no fsync)', async () => {
+    const { s, config } = await setup();
+    const ino = (f: string) => statSync(join(s.dir, 'state', f)).ino;
+    assert.equal((await s.cli(['check', '-c', config])).code, 0);
+    assert.equal((await s.cli(['check', '-c', config])).code, 0);
+    const before = [ino('state.json'), ino('pids.json')];
+    assert.equal((await s.cli(['check', '-c', config])).code, 0);
+    assert.deepEqual([ino('state.json'), ino('pids.json')], before, 'rewritten although nothing changed');
+    // something changed (tomcat's pid): both are written again
+    process.kill(s.tomcatPid(), 'SIGKILL');
+    await s.ns.run([join(s.dir, 'bin', 'tomcat-restart')], s.env);
+    assert.equal((await s.cli(['check', '-c', config])).code, 0);
+    assert.notEqual(ino('pids.json'), before[1], 'the new pid was not saved');
   });
 
   it('fall 2 across two cron runs (tomcat hung: HTTP fails, the process is there): first sees one bad poll, no action; second restarts it -> exit 1', async () => {
