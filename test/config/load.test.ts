@@ -6,19 +6,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { KEEPALIVED, problems } from '../helpers/config.js';
 
-const KEEPALIVED = 'keepalived:\n  start: { command: [/usr/bin/systemctl, start, keepalived] }\n';
 const minimal = `services:\n  tomcat:\n    process: { name: java }\n${KEEPALIVED}`;
 
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'w.yaml');
-  } catch (e) {
-    assert.ok(e instanceof ConfigError);
-    return e.message.split('\n');
-  }
-  assert.fail('expected a ConfigError');
-}
 
 describe('config: parseConfig', () => {
   it('a minimal config gets the documented defaults', () => {

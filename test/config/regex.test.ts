@@ -1,23 +1,13 @@
 // Config regexes run on RE2 (linear time): what it refuses, named; what it keeps of RegExp.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
 import { compileRegex, MAX_PATTERN_LENGTH, regexProblem } from '../../src/config/regex.js';
+import { KEEPALIVED, problems } from '../helpers/config.js';
 
-const KEEPALIVED = 'keepalived:\n  start: { command: [/usr/bin/systemctl, start, keepalived] }\n';
 const withArgs = (args: string) => `services:\n  tomcat:\n    process: { name: java, args: '${args}' }\n${KEEPALIVED}`;
 const withBody = (re: string) => `services:\n  tomcat:\n    http:\n      url: http://127.0.0.1:8080/\n      bodyMatches: '${re}'\n${KEEPALIVED}`;
 
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'w.yaml');
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return e.message.split('\n');
-  }
-  assert.fail('expected a ConfigError');
-}
 
 describe('config: regexes run on RE2', () => {
   const refused: Array<[string, string, RegExp]> = [

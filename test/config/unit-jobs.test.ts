@@ -2,22 +2,12 @@
 // command, exactly one of the two, each mistake named with file:line:column and key.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
 import { effectiveConfig } from '../../src/config/print.js';
+import { KEEPALIVED, problems } from '../helpers/config.js';
 
-const KEEPALIVED = 'keepalived:\n  start: { command: [/usr/bin/systemctl, start, keepalived] }\n';
 const withRestart = (restart: string, keepalived = KEEPALIVED) => `services:\n  tomcat:\n    process: { name: java }\n    restart: ${restart}\n${keepalived}`;
 
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'w.yaml');
-  } catch (e) {
-    assert.ok(e instanceof ConfigError);
-    return e.message.split('\n');
-  }
-  assert.fail('expected a ConfigError');
-}
 
 describe('config: systemd unit jobs (restart.unit, keepalived start/stop unit)', () => {
   it('restart.unit: a restart job, with the restart defaults; no command', () => {
