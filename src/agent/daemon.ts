@@ -114,6 +114,7 @@ class Daemon {
       log,
       dryRun: opts.dryRun,
       persist: true,
+      saved: restored.saved,
       onEvent: (e) => this.outlets.send(e),
       onOutcome: kick,
       waitMs: POLL_WAIT_MS,

@@ -10,7 +10,8 @@ import { freshMemory, resumeMemory } from '../policy/decide.js';
 import type { Memory, PolicyEvent } from '../policy/types.js';
 import { stateFile } from './state-save.js';
 
-export type Restored = { memory: Memory; events: PolicyEvent[] };
+/** `saved`: state.json as it is on disk, as state.ts gives it (a memory equal to it is not written again). */
+export type Restored = { memory: Memory; events: PolicyEvent[]; saved?: string };
 
 const STATE_HELPER_TIMEOUT_MS = 30_000;
 /** The state file is at most 4 MiB (state-save.ts); the reply is that and a few events. */
@@ -19,8 +20,10 @@ const MAX_REPLY_BYTES = 16 * 1024 * 1024;
 /** The saved memory (fresh, with a warning, when the helper cannot give it). */
 export async function loadStateApart(self: SelfCommand, stateDir: string): Promise<Restored> {
   const r = await askSelf(self, ['__state', stateDir], { what: 'the state reader', timeoutMs: STATE_HELPER_TIMEOUT_MS, maxBytes: MAX_REPLY_BYTES });
-  const reply = r.ok ? (r.value as Partial<Restored> | null) : undefined;
-  if (reply && typeof reply.memory === 'object' && reply.memory?.version === 1 && Array.isArray(reply.events)) return { memory: reply.memory, events: reply.events };
+  const reply = r.ok ? (r.value as Partial<Restored & { text: unknown }> | null) : undefined;
+  if (reply && typeof reply.memory === 'object' && reply.memory?.version === 1 && Array.isArray(reply.events)) {
+    return { memory: reply.memory, events: reply.events, ...(typeof reply.text === 'string' && { saved: reply.text }) };
+  }
   const why = r.ok ? "the state reader's answer has an unexpected shape" : r.reason;
   return { memory: freshMemory(), events: [{ level: 'warn', event: 'state.unreadable', reason: `${stateFile(stateDir)}: ${why}; starting fresh` }] };
 }
@@ -29,5 +32,5 @@ export async function loadStateApart(self: SelfCommand, stateDir: string): Promi
 export async function restoreStateApart(self: SelfCommand, config: Config, now = () => Date.now()): Promise<Restored> {
   const loaded = await loadStateApart(self, config.stateDir);
   const resumed = resumeMemory(loaded.memory, config, now(), isAlive);
-  return { memory: resumed.memory, events: [...loaded.events, ...resumed.events] };
+  return { memory: resumed.memory, events: [...loaded.events, ...resumed.events], ...(loaded.saved !== undefined && { saved: loaded.saved }) };
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadStateApart, restoreStateApart } from '../../src/agent/state-apart.js';
-import { restoreState, saveState, stateFile } from '../../src/agent/state.js';
+import { loadState, restoreState, saveState, stateFile } from '../../src/agent/state.js';
 import type { Config } from '../../src/config/load.js';
 import type { SelfCommand } from '../../src/os/self.js';
 import { freshMemory } from '../../src/policy/decide.js';
@@ -39,12 +39,16 @@ describe('agent: the state read by a helper process', () => {
   it('saved: the same memory; restored with the restart in flight resolved, as restoreState does', async () => {
     const d = dir();
     saveState(d, saved());
-    assert.deepStrictEqual(await loadStateApart(self, d), { memory: saved(), events: [] });
+    const apart = await loadStateApart(self, d);
+    assert.deepStrictEqual(apart.memory, saved());
+    assert.deepStrictEqual(apart.events, []);
+    const { text, ...rest } = loadState(d);
+    assert.deepStrictEqual(apart, { ...rest, ...(text !== undefined && { saved: text }) }, 'as loadState gives it'); 
     const now = 500_000;
-    const apart = await restoreStateApart(self, config(d), () => now);
-    assert.deepStrictEqual(apart, restoreState(config(d), now));
-    assert.equal(apart.memory.services.tomcat!.phase, 'grace');
-    assert.deepEqual(apart.events.map((e) => e.event), ['state.resumed']);
+    const restored = await restoreStateApart(self, config(d), () => now);
+    assert.deepStrictEqual(restored, restoreState(config(d), now));
+    assert.equal(restored.memory.services.tomcat!.phase, 'grace');
+    assert.deepEqual(restored.events.map((e) => e.event), ['state.resumed']);
     rmSync(d, { recursive: true });
   });
 
