@@ -1,7 +1,7 @@
 // The daemon's config, read by a short-lived helper: this same program run as
 // `ha-watchdog __config -c FILE` (src/config/load-reply.ts) loads the YAML and checks it
 // against the schema, and prints the result as JSON. The YAML parser, zod and the schema
-// (about 9 MB of the daemon's memory) live only in the helper, for a moment, at start
+// (about 8 MB of the daemon's memory) live only in the helper, for a moment, at start
 // and at each reload; the daemon gets the same normalised Config (plain data: durations
 // in ms, regexes as their source, compiled where they are used) or the same problems,
 // each naming file:line:column and key, as `validate` prints them.

@@ -1,6 +1,6 @@
 // undici's HTTP client alone: its Agent and request API, loaded from undici's own files
 // on first use. undici's index.js also loads fetch, WebSocket, EventSource, the cache
-// and cookie APIs, the mock and proxy agents and http2 at start: about 6 MB of the
+// and cookie APIs, the mock and proxy agents and http2 at start: about 5 MB of the
 // daemon's memory and half of undici's start-up in a `check`, none of it used here.
 // The same code for what is used; `request` wrapped as index.js wraps it (7.x), and the
 // request API put on Dispatcher.prototype as index.js puts it (the Agent's
