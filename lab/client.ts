@@ -191,10 +191,13 @@ export class Client {
   }
 
   /** Waits until the last `consecutive` samples all came from `who`. */
-  async waitForWho(who: Who, timeoutMs: number, consecutive = 3): Promise<void> {
+  /** `since`: only requests sent from then on count (epoch ms), so answers from before an event cannot satisfy it. */
+  async waitForWho(who: Who, timeoutMs: number, consecutive = 3, since = 0): Promise<void> {
     await waitFor(
       () => {
-        const t = this.timeline().slice(-consecutive);
+        const t = this.timeline()
+          .filter((s) => s.t >= since)
+          .slice(-consecutive);
         return t.length === consecutive && t.every((s) => s.who === who);
       },
       timeoutMs,
