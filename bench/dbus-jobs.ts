@@ -17,7 +17,8 @@
 // is a lower bound.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { bootContainer, missingPrerequisite, type Container } from '../test/systemd/container.js';
+import type { Container } from '../test/systemd/container.js';
+import { inContainer } from './lib/container.js';
 import { Driver, installDriver, installUnits } from '../test/systemd/dbus-harness.js';
 import { machine } from './lib/machine.js';
 import { BENCH, ROOT } from './lib/paths.js';
@@ -95,20 +96,9 @@ async function measure(ct: Container): Promise<{ tally: Record<Way, Tally>; boot
 }
 
 async function main(): Promise<void> {
-  const problem = missingPrerequisite();
-  if (problem) {
-    log(`cannot run: ${problem}`);
-    process.exitCode = 1;
-    return;
-  }
   const facts = machine();
-  const ct = await bootContainer({ log: (l) => log(`container: ${l}`) });
-  let r;
-  try {
-    r = await measure(ct);
-  } finally {
-    await ct.stop();
-  }
+  const r = await inContainer(measure, log);
+  if (!r) return;
   const per = (t: Tally, ticks: number) => (ticks * TICK_MS) / t.n;
   const row = (label: string, t: Tally) => {
     const caller = per(t, t.selfTicks + t.childTicks);

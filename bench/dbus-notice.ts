@@ -14,7 +14,8 @@
 // D-Bus queue, dbus-daemon's routing, and the watch's decoding and batching.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { bootContainer, missingPrerequisite, type Container } from '../test/systemd/container.js';
+import type { Container } from '../test/systemd/container.js';
+import { inContainer } from './lib/container.js';
 import { Driver, installDriver, installUnits } from '../test/systemd/dbus-harness.js';
 import { machine } from './lib/machine.js';
 import { BENCH, ROOT } from './lib/paths.js';
@@ -83,20 +84,9 @@ async function measure(ct: Container): Promise<{ kills: Kill[]; idle?: { seconds
 }
 
 async function main(): Promise<void> {
-  const problem = missingPrerequisite();
-  if (problem) {
-    log(`cannot run: ${problem}`);
-    process.exitCode = 1;
-    return;
-  }
   const facts = machine();
-  const ct = await bootContainer({ log: (l) => log(`container: ${l}`) });
-  let r;
-  try {
-    r = await measure(ct);
-  } finally {
-    await ct.stop();
-  }
+  const r = await inContainer(measure, log);
+  if (!r) return;
   const lat = r.kills.map((k) => k.latencyMs);
   const med = median(lat);
   const verdict = med <= TARGET_MS ? `met (${ms(TARGET_MS - med)} under)` : `missed by ${ms(med - TARGET_MS)}`;
