@@ -108,9 +108,8 @@ export class Agent {
     }
     // The peer guard is asked only when this poll's decision may hinge on it.
     const peer = wantsPeer(observed, this.memory, this.config);
-    if (peer === 'soon') void this.probes.askPeer(this.config.interval);
-    if (peer === 'fresh') observed.peer = await this.probes.askPeer(this.config.interval);
-    else if (peer === 'latest' || (peer === 'soon' && this.config.keepalived.vip)) observed.peer = this.probes.peerInBackground();
+    if (peer === 'fresh') observed.peer = await this.probes.askPeer();
+    else if (peer === 'latest') observed.peer = this.probes.peerInBackground();
     const observations: Observations = { ...observed, outcomes };
     const d = decide(observations, this.memory, this.config, Date.now());
     this.memory = d.memory;

@@ -63,20 +63,19 @@ export function decide(obs: Observations, memory: Memory, config: PolicyConfig, 
 /**
  * Whether, and how, the loop asks the peer's /healthz for this poll's decide(). 'fresh':
  * a decision may hinge on it (something is wrong here): the poll waits for the answer.
- * 'soon': a critical service is failing but not down yet: a question goes out in the
- * background (the decision is a probe or two away), and the poll goes on as with 'latest'.
  * 'latest': only to compare who holds the VIP (keepalived.vip set): the newest answer
  * to a request made in the background is enough, so a dead peer never slows a poll.
+ * A critical service failing but not down yet asks nothing that waits: its retry goes
+ * out at once, and the poll that finds it down asks.
  */
-export function wantsPeer(obs: Pick<Observations, 'services'>, memory: Memory, config: PolicyConfig): 'fresh' | 'soon' | 'latest' | null {
+export function wantsPeer(obs: Pick<Observations, 'services'>, memory: Memory, config: PolicyConfig): 'fresh' | 'latest' | null {
   if (!config.peer) return null;
   const pair = config.keepalived?.vip ? 'latest' : null;
   if (memory.maintenance) return pair;
   const view = Object.fromEntries(
     Object.entries(config.services).map(([n, cfg]) => [n, { critical: cfg.critical, fall: cfg.fall, mem: memory.services[n], obs: obs.services[n] }]),
   );
-  const need = needsPeer(view, memory.keepalived.guard.held ?? false);
-  return need === 'now' ? 'fresh' : need ?? pair;
+  return needsPeer(view, memory.keepalived.guard.held ?? false) === 'now' ? 'fresh' : pair;
 }
 
 /** The restart command of `target` now has a process: remembered, so a crash after this point does not repeat it. */

@@ -42,8 +42,8 @@ export function handoverVerdict(guard: GuardConfig, peer: PeerObservation | unde
  * something is wrong). 'now': a critical service goes down with this poll (fall reached,
  * or its process is gone), is down or was given up on, or a failover is held: the poll
  * waits for the answer. 'soon': a critical service failed a probe but needs more before
- * it is down: the question goes out in the background, so the poll that decides finds
- * its answer ready instead of waiting for the network.
+ * it is down: nothing hinges on the peer yet, so that poll does not wait for it (its
+ * retry goes out at once); the poll that finds the service down asks.
  */
 export function needsPeer(
   services: Record<string, { critical: boolean; fall: number; mem?: ServiceMemory; obs?: ServiceObservation }>,

@@ -75,23 +75,13 @@ export class Probes {
 
   /** The peer guard's question (only when `peer` is configured). */
   /**
-   * The peer's answer to a question asked now, or to one asked at most `maxAgeMs` ago: a
-   * failure weighed over back-to-back polls (first failed probe, its retry, down) asks
-   * once, and the poll that decides does not wait for the network again. The peer's
-   * /healthz is as old as its own last poll anyway.
+   * The peer's answer to a question asked now. Never an earlier one: each decision that
+   * may hinge on it (down, a failed restart) asks anew, since the peer may have failed
+   * in between (both hosts losing tomcat within a second).
    */
-  askPeer(maxAgeMs = 0): Promise<PeerObservation | undefined> {
-    if (!this.peer) return Promise.resolve(undefined);
-    const last = this.peerAsked;
-    // A question still in flight counts too: its answer is awaited, not asked twice.
-    if (last && performance.now() - last.at <= maxAgeMs) return last.answer;
-    const answer = askPeer(this.peer);
-    this.peerAsked = { at: performance.now(), answer };
-    return answer;
+  async askPeer(): Promise<PeerObservation | undefined> {
+    return this.peer ? askPeer(this.peer) : undefined;
   }
-
-  /** The last question asked (when), its answer (askPeer never rejects: an unreachable peer is an answer). */
-  private peerAsked?: { at: number; answer: Promise<PeerObservation> };
 
   private peerAsking = false;
   private peerLatest?: PeerObservation;

@@ -95,7 +95,7 @@ describe('policy: peer guard', () => {
     const healthyMem = play(T, healthy).memory;
     const obs = (ok: boolean) => ({ services: { tomcat: { ok, probes: [] } } });
     assert.equal(wantsPeer(obs(true), healthyMem, cfg), null, 'all healthy: no request to the peer');
-    assert.equal(wantsPeer(obs(false), healthyMem, cfg), 'soon', 'a first failed probe (fall 2): asked in the background, the poll does not wait');
+    assert.equal(wantsPeer(obs(false), healthyMem, cfg), null, 'a first failed probe (fall 2): nothing hinges on the peer yet, the poll does not wait (its retry goes out at once)');
     const oneBad = play(T, [...healthy, { t: 2, up: { tomcat: false } }]).memory;
     assert.equal(wantsPeer(obs(false), oneBad, cfg), 'fresh', 'the failure that reaches fall: the poll waits for the answer');
     const gone = { services: { tomcat: { ok: false, probes: [{ probe: 'process' as const, ok: false, gone: true, durationMs: 1 }] } } };

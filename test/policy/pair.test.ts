@@ -68,7 +68,7 @@ describe('policy: the pair\'s VIP', () => {
     assert.equal(wantsPeer(obs, mem, { services: T, peer: { required: false } }), null);
     assert.equal(wantsPeer(obs, mem, { services: T, peer: { required: false }, keepalived: vip }), 'latest', 'to compare: the newest answer, never waited for');
     const failing = { services: { tomcat: { ok: false, probes: [] } } };
-    assert.equal(wantsPeer(failing, mem, { services: T, peer: { required: false }, keepalived: vip }), 'soon', 'failing, not down yet: asked in the background (and compared as with latest)');
+    assert.equal(wantsPeer(failing, mem, { services: T, peer: { required: false }, keepalived: vip }), 'latest', 'failing, not down yet: only compared, never waited for');
     const oneBad = play(T, [...polls(2, {}), { t: 2, up: { tomcat: false } }]).memory;
     assert.equal(wantsPeer(failing, oneBad, { services: T, peer: { required: false }, keepalived: vip }), 'fresh', 'a decision may hinge on it: waited for');
   });
