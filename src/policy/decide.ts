@@ -75,7 +75,7 @@ export function wantsPeer(obs: Pick<Observations, 'services'>, memory: Memory, c
   const view = Object.fromEntries(
     Object.entries(config.services).map(([n, cfg]) => [n, { critical: cfg.critical, fall: cfg.fall, mem: memory.services[n], obs: obs.services[n] }]),
   );
-  return needsPeer(view, memory.keepalived.guard.held ?? false) === 'now' ? 'fresh' : pair;
+  return needsPeer(view, memory.keepalived.guard.held ?? false) ? 'fresh' : pair;
 }
 
 /** The restart command of `target` now has a process: remembered, so a crash after this point does not repeat it. */

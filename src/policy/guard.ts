@@ -39,24 +39,18 @@ export function handoverVerdict(guard: GuardConfig, peer: PeerObservation | unde
 
 /**
  * Whether this poll's decision may hinge on the peer, so the loop asks it (only when
- * something is wrong). 'now': a critical service goes down with this poll (fall reached,
- * or its process is gone), is down or was given up on, or a failover is held: the poll
- * waits for the answer. 'soon': a critical service failed a probe but needs more before
- * it is down: nothing hinges on the peer yet, so that poll does not wait for it (its
- * retry goes out at once); the poll that finds the service down asks.
+ * something is wrong): a critical service goes down with this poll (fall reached, or its
+ * process is gone), is down or was given up on, or a failover is held. A first failed
+ * probe that is not yet `fall` asks nothing: its retry goes out at once.
  */
 export function needsPeer(
   services: Record<string, { critical: boolean; fall: number; mem?: ServiceMemory; obs?: ServiceObservation }>,
   held: boolean,
-): 'now' | 'soon' | null {
-  if (held) return 'now';
-  let soon = false;
-  for (const s of Object.values(services)) {
-    if (!s.critical) continue;
-    if (s.mem?.failed === true || s.mem?.health === 'down') return 'now';
-    if (s.obs?.ok !== false) continue;
-    if (s.obs.probes.some((p) => p.gone) || (s.mem?.bad ?? 0) + 1 >= s.fall) return 'now';
-    soon = true;
-  }
-  return soon ? 'soon' : null;
+): boolean {
+  if (held) return true;
+  return Object.values(services).some(
+    (s) =>
+      s.critical &&
+      (s.mem?.failed === true || s.mem?.health === 'down' || (s.obs?.ok === false && (s.obs.probes.some((p) => p.gone) || (s.mem?.bad ?? 0) + 1 >= s.fall))),
+  );
 }
