@@ -38,15 +38,36 @@ function ending(s: UnitState): Ending | undefined {
   return undefined;
 }
 
+// systemd >= 254 names the moment between the death and auto-restart (PR 26971).
+const BEFORE_AUTO_RESTART = new Set(['failed-before-auto-restart', 'dead-before-auto-restart']);
+
+function covers(s: UnitState): { e: Ending | undefined; yes: boolean } {
+  const e = ending(s);
+  return { e, yes: e !== undefined && RESTARTS[e].includes(s.restart) };
+}
+
+/**
+ * A failed (or dead) unit whose Restart= covers how it ended may be only passing
+ * through: systemd before 254 sets failed, signals it "so that software can take
+ * notice", then auto-restart in the same step (Debian 12 ships 252). Only a fresh read
+ * tells; UnitWatch does one before telling anyone.
+ */
+export function mayBePassingThrough(s: UnitState): boolean {
+  if (s.mainPid !== 0 || s.result === 'start-limit-hit') return false;
+  if (!((s.activeState === 'failed' && s.subState === 'failed') || (s.activeState === 'inactive' && s.subState === 'dead'))) return false;
+  return covers(s).yes;
+}
+
 export function systemdRestarts(s: UnitState): RestartJudgement {
   if (s.subState === 'auto-restart') return { bySystemd: true, why: 'SubState auto-restart: systemd starts it again after RestartSec=' };
+  if (BEFORE_AUTO_RESTART.has(s.subState)) return { bySystemd: true, why: `SubState ${s.subState}: systemd starts it again after RestartSec=` };
   if (s.mainPid !== 0) return { bySystemd: false, why: `main process ${s.mainPid} is running` };
   if (!s.restart || s.restart === 'no') return { bySystemd: false, why: `Restart=${s.restart || 'no'}` };
-  // A settled state: had systemd meant to restart, the unit would be in auto-restart.
+  // Settled (UnitWatch re-reads one that may be passing through): had systemd meant to
+  // restart, the unit would be in auto-restart.
   if (s.activeState === 'inactive' || s.activeState === 'failed') return { bySystemd: false, why: `${s.activeState} (${s.subState}) without auto-restart` };
   if (s.result === 'start-limit-hit') return { bySystemd: false, why: 'start limit hit: systemd gave up' };
-  const e = ending(s);
+  const { e, yes } = covers(s);
   if (!e) return { bySystemd: false, why: 'main process gone, no exit status seen yet' };
-  const yes = RESTARTS[e].includes(s.restart);
   return { bySystemd: yes, why: `Restart=${s.restart} ${yes ? 'covers' : 'does not cover'} this end: ${e} (code ${s.execMainCode}, status ${s.execMainStatus}, result ${s.result || '-'})` };
 }

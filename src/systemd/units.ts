@@ -13,7 +13,7 @@ import { fail, ok, type Result, type SystemdError } from './errors.js';
 import { Jobs, type JobOp, type JobOptions, type JobOutcome } from './jobs.js';
 import { getAll, loadUnit, MANAGER_IFACE, PROPS_IFACE, propertiesRule, SERVICE_IFACE, subscribe, UNIT_IFACE, unwrap } from './manager.js';
 import { isService, readUnit } from './read.js';
-import { systemdRestarts, type RestartJudgement } from './restart.js';
+import { mayBePassingThrough, systemdRestarts, type RestartJudgement } from './restart.js';
 import { applyProps, emptyState, followsAny, type UnitState } from './unit-state.js';
 
 /** A watched unit's main process is gone. */
@@ -60,6 +60,9 @@ interface Watched {
   batchAt?: number;
   /** A job of this watch on the unit was in flight when a signal of the batch came. */
   batchOwnJob: boolean;
+  /** The batch's state may be one systemd only passes through: read again before telling. */
+  rereading?: boolean;
+  reread?: boolean;
 }
 
 export class UnitWatch {
@@ -254,11 +257,25 @@ export class UnitWatch {
   }
 
   private settle(w: Watched): void {
+    if (w.rereading) return; // the read's reply settles the batch
+    if (this.byUnit.get(w.unit) !== w) return; // unwatched meanwhile
+    // failed -> auto-restart can come as two signals (systemd < 254). systemd answers a
+    // read after its state machine has settled, so the reply says which it was; signals
+    // meanwhile join this batch (batchAt stays set).
+    if (!w.reread && mayBePassingThrough(w.state) && !sameState(w.told, w.state)) {
+      w.rereading = true;
+      void this.load(w, 'settle').finally(() => {
+        w.rereading = false;
+        w.reread = true;
+        this.settle(w);
+      });
+      return;
+    }
+    w.reread = false;
     const at = w.batchAt ?? Date.now();
     const duringOwnJob = w.batchOwnJob;
     w.batchAt = undefined;
     w.batchOwnJob = false;
-    if (this.byUnit.get(w.unit) !== w) return; // unwatched meanwhile
     const previous = w.told;
     const state = w.state;
     if (sameState(previous, state)) return;

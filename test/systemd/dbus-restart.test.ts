@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { connectSystemBus } from '../../src/systemd/bus.js';
 import { describeError } from '../../src/systemd/errors.js';
-import { systemdRestarts } from '../../src/systemd/restart.js';
+import { mayBePassingThrough, systemdRestarts } from '../../src/systemd/restart.js';
 import { applyProps, emptyState, followsAny, type UnitState } from '../../src/systemd/unit-state.js';
 
 const dead = (over: Partial<UnitState>): UnitState => ({
@@ -40,6 +40,8 @@ describe('unit state from D-Bus properties', () => {
 describe('systemd restarts the unit by itself', () => {
   const cases: Array<[string, Partial<UnitState>, boolean]> = [
     ['SubState auto-restart', { restart: 'on-failure', activeState: 'activating', subState: 'auto-restart' }, true],
+    ['systemd >= 254: SubState failed-before-auto-restart', { restart: 'on-failure', activeState: 'failed', subState: 'failed-before-auto-restart', execMainCode: 2, execMainStatus: 9 }, true],
+    ['systemd >= 254: SubState dead-before-auto-restart', { restart: 'always', activeState: 'inactive', subState: 'dead-before-auto-restart', execMainCode: 1, execMainStatus: 0 }, true],
     ['main process running', { restart: 'always', mainPid: 12 }, false],
     ['Restart=no, SIGKILL', { restart: 'no', execMainCode: 2, execMainStatus: 9 }, false],
     ['Restart=on-failure, SIGKILL (before SubState arrives)', { restart: 'on-failure', execMainCode: 2, execMainStatus: 9, result: 'signal' }, true],
@@ -61,6 +63,21 @@ describe('systemd restarts the unit by itself', () => {
       assert.equal(j.bySystemd, want, j.why);
       assert.ok(j.why.length > 0);
     });
+  }
+});
+
+describe('a failed or dead unit that systemd (< 254) may only be passing through on its way to auto-restart', () => {
+  const cases: Array<[string, Partial<UnitState>, boolean]> = [
+    ['Restart=on-failure, SIGKILL, failed (failed): read again', { restart: 'on-failure', activeState: 'failed', subState: 'failed', execMainCode: 2, execMainStatus: 9, result: 'signal' }, true],
+    ['Restart=always, exit 0, inactive (dead): read again', { restart: 'always', activeState: 'inactive', subState: 'dead', execMainCode: 1, execMainStatus: 0 }, true],
+    ['Restart=on-failure, exit 0, inactive (dead): settled, not covered', { restart: 'on-failure', activeState: 'inactive', subState: 'dead', execMainCode: 1, execMainStatus: 0 }, false],
+    ['Restart=no, SIGKILL, failed: settled', { restart: 'no', activeState: 'failed', subState: 'failed', execMainCode: 2, execMainStatus: 9 }, false],
+    ['Restart=always, start limit hit: settled', { restart: 'always', activeState: 'failed', subState: 'failed', result: 'start-limit-hit', execMainCode: 1, execMainStatus: 1 }, false],
+    ['Restart=always, main process running: not dead', { restart: 'always', activeState: 'active', subState: 'running', mainPid: 7 }, false],
+    ['Restart=always, already in auto-restart: nothing to ask', { restart: 'always', activeState: 'activating', subState: 'auto-restart', execMainCode: 2, execMainStatus: 9 }, false],
+  ];
+  for (const [name, over, want] of cases) {
+    it(`${name}: ${want}`, () => assert.equal(mayBePassingThrough(dead(over)), want));
   }
 });
 

@@ -96,26 +96,13 @@ describe('D-Bus unit watch (src/systemd) in a real systemd', { skip: gate.skip ?
 
   it('Restart=on-failure: the death is reported as systemd\'s own restart (auto-restart), then the new main pid', async () => {
     const unit = 'hwt-onfailure.service';
-    let from = d.events.length;
-    let pid: unknown;
-    let death: Record<string, unknown> | undefined;
-    // Once in a full CI run, systemd (252, in the container) left this unit failed after the
-    // SIGKILL without restarting it (result signal, NRestarts 0) and the watch said so
-    // (bySystemd false). That is systemd's call, judged right; start it again and retry.
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      from = d.events.length;
-      ({ pid } = await d.request('kill', { unit }));
-      death = await d.waitEvent(isDeath(pid as number), 10_000, from);
-      say(`SIGKILL -> death notice (Restart=on-failure, attempt ${attempt}): ${(death.latencyMs as number).toFixed(2)} ms; systemd: ${JSON.stringify(death.systemd)}`);
-      if ((death.systemd as { bySystemd: boolean }).bySystemd) break;
-      await sleep(2_000);
-      const after = await show(unit, 'ActiveState', 'NRestarts');
-      assert.equal(after.ActiveState, 'failed', `the watch said systemd would not restart it, but systemd did: ${JSON.stringify(death)}`);
-      await ct.execOk(['systemctl', 'reset-failed', unit]);
-      await ct.execOk(['systemctl', 'start', unit]);
-      await d.waitEvent(change(unit, (st) => st.activeState === 'active' && st.mainPid > 0), 10_000, from);
-    }
-    assert.equal((death!.systemd as { bySystemd: boolean }).bySystemd, true, JSON.stringify(death));
+    const from = d.events.length;
+    const { pid } = await d.request('kill', { unit });
+    const death = await d.waitEvent(isDeath(pid as number), 10_000, from);
+    say(`SIGKILL -> death notice (Restart=on-failure): ${(death.latencyMs as number).toFixed(2)} ms; systemd: ${JSON.stringify(death.systemd)}`);
+    // systemd 252 signals failed (failed) on its way to auto-restart; when that signal came
+    // alone (once in a full CI run) the watch used to judge it settled. It reads again now.
+    assert.equal((death.systemd as { bySystemd: boolean }).bySystemd, true, JSON.stringify(death));
     const ar = await d.waitEvent(change(unit, (s) => s.subState === 'auto-restart'), 10_000, from);
     assert.equal((ar.systemd as { bySystemd: boolean }).bySystemd, true);
     assert.equal((ar.state as State).activeState, 'activating');
