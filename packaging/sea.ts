@@ -57,6 +57,24 @@ const createRequireToRequire: Plugin = {
 };
 
 /**
+ * undici's client.js loads its HTTP/2 client at start, and that loads node:http2, node:tls
+ * and fs/promises: ~15 ms of every `check`, and memory in the daemon, for a protocol the
+ * probes never negotiate (no allowH2). The require moves into the one place that calls
+ * it, so esbuild still bundles client-h2.js and an HTTP/2 connection behaves as before.
+ */
+export const lazyHttp2: Plugin = {
+  name: 'lazy-http2',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const line = "const connectH2 = require('./client-h2.js')";
+      if (!text.includes(line)) return { errors: [{ text: `${args.path}: no "${line}" (undici changed): update packaging/sea.ts lazyHttp2` }] };
+      return { contents: text.replace(line, "const connectH2 = (client, socket) => require('./client-h2.js')(client, socket)"), loader: 'js' };
+    });
+  },
+};
+
+/**
  * The bundle in ASCII. esbuild escapes every non-ASCII character of the code itself, but
  * keeps comments as they are, and a few in node_modules have an em dash or an arrow. One
  * such character makes V8 hold the whole main script (which a SEA keeps for as long as it
@@ -86,7 +104,7 @@ export async function bundle(outFile: string): Promise<{ packages: string[] }> {
     keepNames: process.env.HWT_SEA_MINIFY === '1',
     legalComments: 'none',
     logLevel: 'silent',
-    plugins: [createRequireToRequire],
+    plugins: [createRequireToRequire, lazyHttp2],
     // import.meta is empty in a CJS bundle, and esbuild says nothing about it in
     // node_modules: ps-list computes its __dirname from import.meta.url at load time
     // (for its Windows helper binary) and would throw, silently failing every process

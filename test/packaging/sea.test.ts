@@ -4,7 +4,7 @@
 // it when none of its inputs changed (packaging/fresh.ts).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,6 +159,19 @@ describe('the single executable behaves as dist/cli.js', () => {
     const bundle = spawnSync('cat', [join(ROOT, 'pkg/build/ha-watchdog.cjs')], { encoding: 'latin1', maxBuffer: 64 << 20 }).stdout;
     assert.ok(bundle.length > 1e6);
     assert.equal(/[^\x00-\x7f]/.exec(bundle)?.index, undefined);
+  });
+
+  it("a check from the bundle loads neither node:http2 (undici's HTTP/2 client, made lazy) nor node:crypto (no digest probed), yet node:http", async () => {
+    // The executable runs exactly this bundle; node runs it here so that a preload can
+    // read process.moduleLoadList (the built-ins loaded) at exit.
+    const list = join(dir, 'loaded.json');
+    const preload = join(dir, 'loaded.cjs');
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(process.moduleLoadList)));\n`);
+    const r = await run([process.execPath, '-r', preload, join(ROOT, 'pkg/build/ha-watchdog.cjs'), 'check', '--dry-run', '-c', cases['healthy.yaml']!], BARE_ENV);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const loaded = new Set(JSON.parse(readFileSync(list, 'utf8')) as string[]);
+    assert.ok(loaded.has('NativeModule http'), 'the HTTP probe ran on node:http');
+    for (const m of ['NativeModule http2', 'NativeModule tls', 'NativeModule crypto']) assert.equal(loaded.has(m), false, `${m} loaded`);
   });
 
   it('check (acting, state kept across runs): the executable continues what dist/cli.js saved', async () => {
