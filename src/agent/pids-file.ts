@@ -40,7 +40,8 @@ export function knownPids(raw: unknown): KnownPids | undefined {
     const pids = [];
     for (const p of set.pids as unknown[]) {
       if (!isObject(p) || !Number.isInteger(p.pid) || typeof p.startTime !== 'number' || !Number.isFinite(p.startTime)) return undefined;
-      pids.push({ pid: p.pid as number, startTime: p.startTime });
+      if (p.child !== undefined && p.child !== true) return undefined;
+      pids.push({ pid: p.pid as number, startTime: p.startTime, ...(p.child === true && { child: true as const }) });
     }
     out[name] = { match: set.match, pids };
   }

@@ -47,6 +47,11 @@ export async function psList(): Promise<ListedProcess[]> {
 export interface Known {
   pid: number;
   startTime: number;
+  /**
+   * Its parent is another of the same match (an nginx worker, keepalived's VRRP and
+   * checker children): the parent respawns it, so the pid watch leaves it to the polls.
+   */
+  child?: true;
 }
 
 /** What a probe found, tied to the matcher that found it (a changed config discards it). */
@@ -188,6 +193,7 @@ export class ProcessProbe {
     const all = await snapshot.processes();
     const mine = descendantsOf(this.self, all);
     const known: Known[] = [];
+    const ppids = new Map<number, number>();
     let sameName = 0;
     let zombies = 0;
     const outside = { namespace: 0, unit: 0 };
@@ -211,7 +217,9 @@ export class ProcessProbe {
         continue;
       }
       known.push({ pid: p.pid, startTime: stat!.startTime });
+      ppids.set(p.pid, p.ppid);
     }
+    for (const k of known) if (ppids.has(ppids.get(k.pid)!)) k.child = true;
     let reason = `no running process ${describeMatch(this.match)}`;
     if (sameName && this.match.args !== undefined) reason += ` (${sameName} named "${this.match.name}" found, none with matching args)`;
     if (zombies) reason += ` (${zombies} zombie(s) ignored)`;

@@ -60,6 +60,36 @@ describe('PidWatch', () => {
     assert.deepEqual(w.tick(), [{ owner: 'tomcat', pid: zombie }]);
   });
 
+  it("only a service's top processes: a child of another of its pids (an nginx worker) is left to the polls", async () => {
+    const master = sleeper();
+    const worker = sleeper();
+    await sleep(50);
+    const stat = (pid: number) => readStat(pid)!.startTime;
+    const set: KnownPids = { nginx: { match: 'x', pids: [{ pid: master, startTime: stat(master) }, { pid: worker, startTime: stat(worker), child: true }] } };
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const w = new PidWatch(() => set, () => undefined);
+    const before = fds();
+    assert.deepEqual(w.tick(), []);
+    assert.equal(fds(), before + 1, "only the top process's stat file is kept open");
+    process.kill(worker, 'SIGKILL');
+    await sleep(100);
+    assert.deepEqual(w.tick(), [], "a worker's death is not the watch's to report");
+    process.kill(master, 'SIGKILL');
+    await sleep(100);
+    assert.deepEqual(w.tick(), [{ owner: 'nginx', pid: master }]);
+    w.stop();
+    // Nothing but children known: no timer at all.
+    const onlyChildren: KnownPids = { nginx: { match: 'x', pids: [{ pid: sleeper(), startTime: 1, child: true }] } };
+    const idle = new PidWatch(() => onlyChildren, () => undefined, 20);
+    let ticks = 0;
+    const tick = idle.tick.bind(idle);
+    idle.tick = () => (ticks++, tick());
+    idle.start();
+    await sleep(120);
+    idle.stop();
+    assert.equal(ticks, 0);
+  });
+
   it('gone() lists the dead known pids now, without reporting or remembering them', () => {
     const alive = sleeper();
     const set: KnownPids = { ...known('nginx', [alive]), tomcat: { match: 'x', pids: [{ pid: alive, startTime: readStat(alive)!.startTime - 1 }] } };

@@ -10,7 +10,7 @@ import { knownPids, loadPids, pidsFile, savePids } from '../../src/agent/pids-fi
 describe('agent: pids.json', () => {
   it('what savePids writes loads back; unknown keys are dropped', () => {
     const d = mkdtempSync(join(tmpdir(), 'haw-pids-'));
-    const pids = { tomcat: { match: 'java\u0000Bootstrap', pids: [{ pid: 1, startTime: 2 }, { pid: 30, startTime: 4.5 }] }, keepalived: { match: 'k', pids: [] } };
+    const pids = { tomcat: { match: 'java\u0000Bootstrap', pids: [{ pid: 1, startTime: 2 }, { pid: 30, startTime: 4.5, child: true as const }] }, keepalived: { match: 'k', pids: [] } };
     savePids(d, pids);
     assert.deepStrictEqual(loadPids(d), pids);
     writeFileSync(pidsFile(d), JSON.stringify({ tomcat: { match: 'm', extra: 1, pids: [{ pid: 1, startTime: 2, x: 3 }] } }));
@@ -25,6 +25,7 @@ describe('agent: pids.json', () => {
     ['no match', { tomcat: { pids: [] } }],
     ['a pid not a whole number', { tomcat: { match: 'm', pids: [{ pid: 1.5, startTime: 2 }] } }],
     ['a start time not a number', { tomcat: { match: 'm', pids: [{ pid: 1, startTime: '2' }] } }],
+    ['child not true', { tomcat: { match: 'm', pids: [{ pid: 1, startTime: 2, child: 'yes' }] } }],
     ['an empty service name', { '': { match: 'm', pids: [] } }],
     ['"constructor" as a service name', { constructor: { match: 'm', pids: [] } }],
     ['too many pids', { tomcat: { match: 'm', pids: Array.from({ length: 4097 }, (_, i) => ({ pid: i, startTime: 1 })) } }],

@@ -71,6 +71,23 @@ describe('probes: process', () => {
     assert.ok(!(self.pids ?? []).includes(process.pid));
   });
 
+  it('a match whose parent is another match (a master and its workers) is marked child; the top one is not', async () => {
+    // A shell forks two workers of the token's exe, then execs into that exe itself: three
+    // matches, the third being the workers' parent.
+    const script = `${exe} 300 & ${exe} 300 & exec ${exe} 300`;
+    const top = start(['bash', '-c', script]);
+    await sleep(200);
+    const r = await check(new ProcessProbe({ name: token.slice(0, 15), namespace: 'own' }));
+    assert.equal(r.ok, true, r.reason);
+    assert.equal(r.pids!.length, 3, JSON.stringify(r.pids));
+    const probe = new ProcessProbe({ name: token.slice(0, 15), namespace: 'own' });
+    await check(probe);
+    const known = probe.exportKnown().pids;
+    assert.deepEqual(known.filter((k) => !k.child).map((k) => k.pid), [top.pid], 'the exec-ed shell (the workers\' parent) is the top process');
+    assert.equal(known.filter((k) => k.child).length, 2);
+    for (const pid of r.pids!) process.kill(pid, 'SIGKILL');
+  });
+
   it('a zombie is dead, not running', async () => {
     // python forks a child that exits at once; the parent never reaps it.
     const zname = `z${token}`.slice(0, 15);
