@@ -1,8 +1,8 @@
 // A stand-in load-balancer host inside a BenchNamespace: processes whose executable
 // basename is `java` (command line with org.apache.catalina.startup.Bootstrap, serving
 // HTTP on 127.0.0.1:8080), `nginx` (a master serving /nginx-health on 127.0.0.1:80 and
-// two idle workers) and `keepalived` (three idle processes, like keepalived's parent,
-// VRRP and checker processes), optional idle filler processes for a host-sized process
+// two idle workers, its children) and `keepalived` (three idle processes, like
+// keepalived's parent and its VRRP and checker children), optional idle filler processes for a host-sized process
 // table, restart/start/stop scripts, and a watchdog.yaml shaped like the shipped one.
 // The executables are hard links (or copies) of node and sleep under those names.
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,14 +41,20 @@ export class StandInHost {
       '-Djava.util.logging.config.file=/var/lib/tomcat10/conf/logging.properties -Djava.util.logging.manager=org.apache.juli.ClassLoaderLogManager -Djava.awt.headless=true -Djdk.tls.ephemeralDHKeySize=2048 -classpath /usr/share/tomcat10/bin/bootstrap.jar:/usr/share/tomcat10/bin/tomcat-juli.jar -Dcatalina.base=/var/lib/tomcat10 -Dcatalina.home=/usr/share/tomcat10 -Djava.io.tmpdir=/tmp org.apache.catalina.startup.Bootstrap start';
     this.script('start-tomcat', `${bg(`${d}/exe/java ${server} --port 8080 --pidfile ${d}/run/tomcat.pid ${tomcatArgs}`)}\n${waitPid(`${d}/run/tomcat.pid`)}`);
     this.script('restart-tomcat', `${killPids(`${d}/run/tomcat.pid`)}\nexec ${d}/bin/start-tomcat`);
+    // As on a real host, nginx's workers are children of its master and keepalived's VRRP
+    // and checker processes children of its parent: a shell forks the children, writes
+    // their pids, then execs into the parent.
     this.script(
       'start-nginx',
-      `${bg(`${d}/exe/nginx ${server} --port 80 --pidfile ${d}/run/nginx.pid -g 'daemon on; master_process on;'`)}
-for w in 1 2; do ${bg(`${d}/exe-idle/nginx infinity`)} echo $! > ${d}/run/nginx-worker$w.pid; done
+      `${bg(`bash -c 'for w in 1 2; do ${d}/exe-idle/nginx infinity & echo $! > ${d}/run/nginx-worker$w.pid; done; exec ${d}/exe/nginx ${server} --port 80 --pidfile ${d}/run/nginx.pid -g "daemon on; master_process on;"'`)}
 ${waitPid(`${d}/run/nginx.pid`)}`,
     );
     this.script('restart-nginx', `${killPids(`${d}/run/nginx*.pid`)}\nexec ${d}/bin/start-nginx`);
-    this.script('start-keepalived', `for k in 1 2 3; do ${bg(`${d}/exe-idle/keepalived infinity`)} echo $! > ${d}/run/keepalived$k.pid; done`);
+    this.script(
+      'start-keepalived',
+      `${bg(`bash -c 'for k in 2 3; do ${d}/exe-idle/keepalived infinity & echo $! > ${d}/run/keepalived$k.pid; done; echo $$ > ${d}/run/keepalived1.pid; exec ${d}/exe-idle/keepalived infinity'`)}
+${waitPid(`${d}/run/keepalived1.pid`)}`,
+    );
     this.script('stop-keepalived', `for f in ${d}/run/keepalived*.pid; do [ -f "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null; rm -f "$f"; done; exit 0`);
     this.script(
       'start-filler',
