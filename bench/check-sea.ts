@@ -6,6 +6,7 @@
 //   sudo npm run build && sudo node --import tsx bench/check-sea.ts
 //   BENCH_SEA_ROUNDS=40 (default 30)   BENCH_SEA_RSS_SECONDS=60 (default 60; 0 skips)
 // On a machine busy with other work, `sudo nice -n -19 node --import tsx bench/check-sea.ts`.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { join, relative } from 'node:path';
@@ -97,10 +98,18 @@ async function main(): Promise<void> {
     whole = lastJson<{ results: Record<string, Run[]> }>(r.stdout, 'runner').results;
 
     if (RSS_SECONDS > 0) {
-      for (const [name, argv] of [
-        ['`node dist/cli.js run`', [node, CLI, 'run', '-c', cfg('rss-dist')]],
-        ['`ha-watchdog run` (executable)', [exe, 'run', '-c', cfg('rss-sea')]],
+      // The executable's RSS is mostly its own binary's pages (clean, file-backed), and how
+      // many of them a start maps depends on the page cache: a file wholly cached (just
+      // built, just installed by dpkg) lets the kernel map 64 KiB around each page touched
+      // (fault-around); after a reboot, or once evicted, only what was read. Both are shown:
+      // `dd iflag=nocache count=0` drops the file from the page cache first.
+      for (const [name, argv, evict] of [
+        ['`node dist/cli.js run`', [node, CLI, 'run', '-c', cfg('rss-dist')], false],
+        ['`ha-watchdog run` (executable, its file wholly in the page cache: as just installed)', [exe, 'run', '-c', cfg('rss-sea')], false],
+        ['`ha-watchdog run` (executable, its file dropped from the page cache first: as after a reboot)', [exe, 'run', '-c', cfg('rss-sea-cold')], true],
       ] as const) {
+        if (evict) execFileSync('dd', [`if=${exe}`, 'iflag=nocache', 'count=0', 'status=none']);
+        else if (argv[0] === exe) readFileSync(exe); // wholly cached, whatever ran before
         log(`rss: ${name} for ${RSS_SECONDS} s`);
         // systemd gives its services a clean environment too (no NODE_EXTRA_CA_CERTS).
         const { proc, pid } = host.ns.spawn([...argv], { stdio: 'ignore', env: cronEnv() });
