@@ -33,6 +33,8 @@ interface Out {
   periodMs: number;
   owners: Record<string, number>;
   pids: number;
+  /** The top processes the watch reads (older results: all). */
+  watched?: number;
   batches: Array<{ cpuUs: number; wallUs: number }>;
   reports: number;
   rounds: Round[];
@@ -100,7 +102,7 @@ function render(o: Out, s: Settings, e: Earlier): Section {
   const windowS = s.watchSeconds / Math.max(1, o.rounds.length);
   const rows: SummaryRow[] = [];
   const body: string[] = [
-    `The real \`PidWatch\` (\`dist/agent/pid-watch.js\`) in a worker inside a stand-in host's pid namespace, with the daemon's V8 flags (node ${daemonFlags().join(' ') || '(none)'}), over the known pids of a steady \`Agent\` (5 polls first, then its HTTP connections closed): ${o.pids} pids (${Object.entries(o.owners).map(([k, v]) => `${k} ${v}`).join(', ')}), each confirmed through its \`/proc/<pid>/stat\` as \`src/agent/pid-watch.ts\` does it. CPU = \`process.cpuUsage()\` (every thread, µs). Every pid stayed alive: ${o.reports} vanish reports (0 expected). A tick reads one small file per known pid, so its cost grows with the known pids, not with the size of the process table.`,
+    `The real \`PidWatch\` (\`dist/agent/pid-watch.js\`) in a worker inside a stand-in host's pid namespace, with the daemon's V8 flags (node ${daemonFlags().join(' ') || '(none)'}), over the known pids of a steady \`Agent\` (5 polls first, then its HTTP connections closed): ${o.pids} pids (${Object.entries(o.owners).map(([k, v]) => `${k} ${v}`).join(', ')}), of which the watch confirms the ${o.watched ?? o.pids} top ones (a child of another of the same match, nginx's workers and keepalived's children, is left to the polls) through their \`/proc/<pid>/stat\` as \`src/agent/pid-watch.ts\` does it. CPU = \`process.cpuUsage()\` (every thread, µs). Every pid stayed alive: ${o.reports} vanish reports (0 expected). A tick reads one small file per known pid, so its cost grows with the known pids, not with the size of the process table.`,
     '',
     `**Back to back**: \`tick()\` called in a loop, in batches of 1000: the work of a tick alone, caches hot (it also has V8 compile \`tick()\` hot, as in a daemon that has run for a while: ${o.warmAfterTicks} ticks before what follows; their garbage is then collected with \`gc()\`, the worker runs with \`--expose-gc\` for that alone). **In place**, how the daemon runs it: ${w.rounds} rounds of three ${fmt(windowS)} s windows, idle (nothing scheduled), an empty \`setInterval\` of ${o.periodMs} ms (the timer wake-up alone), and \`tick()\` on the same timer (what \`start()\` sets up; the watch is not stopped between rounds, so its files stay open as in a running daemon); per tick = (the window's CPU − the median idle rate × its length) / its ticks, median over the rounds.`,
     '',
@@ -115,7 +117,7 @@ function render(o: Out, s: Settings, e: Earlier): Section {
     '',
     `Idle rate (nothing scheduled: V8's own housekeeping), median of the idle windows: ${fmt(w.idleUsPerS)} µs/s, subtracted above. Per round, µs per tick: watch ${w.watch.each.map((x) => fmt(x)).join(', ')}; empty timer ${w.empty.each.map((x) => fmt(x)).join(', ')}.`,
     '',
-    `The in-place figure is the one that counts: **${fmt(pacedUs)} µs per tick, ${fmt(perHourS(pacedUs))} s of CPU per hour** (${core(pacedUs)} of one core), the same at every poll interval. That is ${fmt(pacedUs / hotUs)}× the back-to-back cost: ${fmt(w.empty.med)} µs of it is waking the process up at all (epoll, libuv's timers, the kernel's scheduler: what any timer firing in an idle node process costs on this machine), and the rest is the tick's own work (${o.pids} reads of \`/proc/<pid>/stat\`) done with cold caches after ${o.periodMs} ms asleep, many times slower than in a tight loop. Both parts are small, frequent costs, and what this machine charges for a wake-up varies a lot from one moment to the next: read them next to the noise probe in the machine table.`,
+    `The in-place figure is the one that counts: **${fmt(pacedUs)} µs per tick, ${fmt(perHourS(pacedUs))} s of CPU per hour** (${core(pacedUs)} of one core), the same at every poll interval. That is ${fmt(pacedUs / hotUs)}× the back-to-back cost: ${fmt(w.empty.med)} µs of it is waking the process up at all (epoll, libuv's timers, the kernel's scheduler: what any timer firing in an idle node process costs on this machine), and the rest is the tick's own work (${o.watched ?? o.pids} reads of \`/proc/<pid>/stat\`) done with cold caches after ${o.periodMs} ms asleep, many times slower than in a tight loop. Both parts are small, frequent costs, and what this machine charges for a wake-up varies a lot from one moment to the next: read them next to the noise probe in the machine table.`,
     '',
   ];
   const intervals = ['1s', '3s'];
@@ -161,7 +163,7 @@ function render(o: Out, s: Settings, e: Earlier): Section {
   }
   rows.push({
     item: '2c. pid watch',
-    measure: `CPU of the 250 ms pid watch (${o.pids} known pids): per tick in place (back to back) → per hour at ${fmt(perSecond)} ticks/s`,
+    measure: `CPU of the 250 ms pid watch (${o.pids} known pids, ${o.watched ?? o.pids} watched): per tick in place (back to back) → per hour at ${fmt(perSecond)} ticks/s`,
     median: `${fmt(pacedUs)} µs (${fmt(hotUs)} µs) → ${fmt(perHourS(pacedUs))} s/h (${fmt((perHourS(pacedUs) / 3600) * 100)} % of a core)`,
     max: `${fmt(w.watch.max)} µs (worst round in place)`,
     target: '(reported)',

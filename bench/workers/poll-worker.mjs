@@ -217,7 +217,7 @@ if (mode === 'cold') {
     rounds.push({ idle, empty: { ...empty, ticks: emptyTicks }, paced: { ...paced, ticks: watchTicks - before } });
   }
   watch.stop();
-  emit({ periodMs: PID_WATCH_MS, owners, pids: Object.values(owners).reduce((a, b) => a + b, 0), batches, reports, rounds, warmAfterTicks });
+  emit({ periodMs: PID_WATCH_MS, owners, pids: Object.values(owners).reduce((a, b) => a + b, 0), watched: Object.values(known).reduce((a, v) => a + (v?.pids ?? []).filter((p) => !p.child).length, 0), batches, reports, rounds, warmAfterTicks });
 } else {
   console.error(`unknown mode ${mode}`);
   process.exit(64);
