@@ -16,6 +16,13 @@ function sleeper(): number {
 }
 const known = (owner: string, pids: number[]): KnownPids => ({ [owner]: { match: 'x', pids: pids.map((pid) => ({ pid, startTime: readStat(pid)!.startTime })) } });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Counts the watch's rounds (its timer's and due()'s). */
+function countTicks(w: PidWatch): () => number {
+  let n = 0;
+  const tick = w.tick.bind(w);
+  w.tick = () => (n++, tick());
+  return () => n;
+}
 
 after(() => {
   for (const p of started) {
@@ -81,13 +88,11 @@ describe('PidWatch', () => {
     // Nothing but children known: no timer at all.
     const onlyChildren: KnownPids = { nginx: { match: 'x', pids: [{ pid: sleeper(), startTime: 1, child: true }] } };
     const idle = new PidWatch(() => onlyChildren, () => undefined, 20);
-    let ticks = 0;
-    const tick = idle.tick.bind(idle);
-    idle.tick = () => (ticks++, tick());
+    const ticks = countTicks(idle);
     idle.start();
     await sleep(120);
     idle.stop();
-    assert.equal(ticks, 0);
+    assert.equal(ticks(), 0);
   });
 
   it('gone() lists the dead known pids now, without reporting or remembering them', () => {
@@ -130,17 +135,15 @@ describe('PidWatch', () => {
   it('with no known pid it does not wake up, until a poll finds some (resume)', async () => {
     let set: KnownPids = { tomcat: { match: 'x', pids: [] } };
     const w = new PidWatch(() => set, () => undefined, 50);
-    let ticks = 0;
-    const tick = w.tick.bind(w);
-    w.tick = () => (ticks++, tick());
+    const ticks = countTicks(w);
     w.start();
     await sleep(300);
-    assert.equal(ticks, 0, 'no timer while nothing is known');
+    assert.equal(ticks(), 0, 'no timer while nothing is known');
     set = known('tomcat', [sleeper()]);
     w.resume();
     await sleep(300);
     w.stop();
-    assert.ok(ticks >= 3, `ticking again once pids are known: ${ticks} ticks in 300 ms at 50 ms`);
+    assert.ok(ticks() >= 3, `ticking again once pids are known: ${ticks()} ticks in 300 ms at 50 ms`);
   });
 
   it('leaves the round that falls on a scheduled poll to the scheduler (due), on whole multiples of the period', async () => {
