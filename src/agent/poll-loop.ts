@@ -5,8 +5,9 @@
 // decides on them without probing anew (`probe: false`): what answered late was just
 // asked, and fresh probes would make the decision wait for them. A poll that leaves a
 // failing service not yet down asks to be re-run after its retry delay (fall counts
-// probes, not ticks): one timer, owned here. The loop never dies: a poll that throws is reported and the next
-// one runs. Time comes in through `Clock`, so a test drives it by hand.
+// probes, not ticks): one timer, owned here. The loop never dies: a poll that throws is
+// reported and the next one runs. Time comes in through `Clock`, so a test drives it by
+// hand.
 
 /** What one poll says back to the loop. */
 export interface PollOutcome {

@@ -73,11 +73,11 @@ export class Probes {
     this.peer = config.peer;
   }
 
-  /** The peer guard's question (only when `peer` is configured). */
   /**
-   * The peer's answer to a question asked now. Never an earlier one: each decision that
-   * may hinge on it (down, a failed restart) asks anew, since the peer may have failed
-   * in between (both hosts losing tomcat within a second).
+   * The peer guard's question (only when `peer` is configured): the answer to one asked
+   * now. Never an earlier one: each decision that may hinge on it (down, a failed
+   * restart) asks anew, since the peer may have failed in between (both hosts losing
+   * tomcat within a second).
    */
   async askPeer(): Promise<PeerObservation | undefined> {
     return this.peer ? askPeer(this.peer) : undefined;
