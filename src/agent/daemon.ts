@@ -17,11 +17,12 @@ import { Outlets } from '../serve/outlets.js';
 import { watchUnits, type UnitNotices } from '../systemd/notices.js';
 import { createNotifier, type Notifier } from '../systemd/notify.js';
 import type { KnownPids } from '../probes/index.js';
+import { waitForExit } from '../os/exit-wait.js';
 import type { SelfCommand } from '../os/self.js';
 import { Agent, criticalOf, logEvent } from './agent.js';
 import { cheapenTask } from './cron-time.js';
 import { acquireLock, type LockResult } from './lock.js';
-import { PidWatch } from './pid-watch.js';
+import { PID_WATCH_MS, PidWatch } from './pid-watch.js';
 import { healthzAliveMs, PollLoop, watchdogAliveMs, type PollHow } from './poll-loop.js';
 import { restoreStateApart, type Restored } from './state-apart.js';
 
@@ -130,6 +131,12 @@ class Daemon {
       (gone) => {
         log.debug({ event: 'pid.vanished', gone }, `gone: ${gone.map((g) => `${g.owner} pid ${g.pid}`).join(', ')}; polling now`);
         kick();
+      },
+      {
+        // The kernel's notice through pidwait (its pidfile in the state directory, which
+        // only the agent in charge holds: a dry run watches by timer).
+        waitForExit: lock ? (pid, hooks) => waitForExit(pid, hooks, { dir: config.stateDir }) : undefined,
+        onFallback: (service, pid, reason) => log.info({ event: 'pid.watch_timer', service, pid, reason }, `${service} pid ${pid}: no exit helper (${reason}); watched every ${PID_WATCH_MS} ms instead`),
       },
     );
     this.notify = createNotifier(process.env, { onError: (e) => log.warn({ event: 'notify.failed', reason: e.message }, `sd_notify: ${e.message}`) });

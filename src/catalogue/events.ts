@@ -69,6 +69,7 @@ export const EVENTS = {
   'config.reload': { level: 'info' },
   'config.invalid': { level: 'error' },
   'pid.vanished': { level: 'debug' },
+  'pid.watch_timer': { level: 'info' },
   'unit.died': { level: 'info' },
   'poll.slow': { level: 'warn' },
   'poll.missed': { level: 'warn' },

@@ -2,9 +2,12 @@
 // zombie, one that keeps running, and a pid whose start time no longer matches.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { PidWatch, type Vanished } from '../../src/agent/pid-watch.js';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PidWatch, type PidWatchOptions, type Vanished } from '../../src/agent/pid-watch.js';
+import { waitForExit } from '../../src/os/exit-wait.js';
 import { readStat } from '../../src/os/proc.js';
 import type { KnownPids } from '../../src/probes/index.js';
 
@@ -24,7 +27,20 @@ function countTicks(w: PidWatch): () => number {
   return () => n;
 }
 
+const stateDir = mkdtempSync(join(tmpdir(), 'hwt-pid-watch-'));
+/** The kernel's notice through the real pidwait (os/exit-wait.ts), as the daemon wires it. */
+const helpers = (pidwait?: string, fallbacks: string[] = []): PidWatchOptions => ({
+  waitForExit: (pid, hooks) => waitForExit(pid, hooks, { dir: stateDir, pidwait }),
+  onFallback: (owner, pid, reason) => fallbacks.push(`${owner} ${pid}: ${reason}`),
+});
+/** Until cond() holds, looking every 10 ms (at most 5 s: then the assertion after it fails). */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await sleep(10);
+}
+const helperPids = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p) && readStat(Number(p))?.ppid === process.pid && readStat(Number(p))?.comm === 'pidwait').map(Number);
+
 after(() => {
+  rmSync(stateDir, { recursive: true, force: true });
   for (const p of started) {
     try {
       process.kill(-p, 'SIGKILL');
@@ -41,7 +57,7 @@ describe('PidWatch', () => {
     await sleep(50);
     const set = { ...known('tomcat', [victim]), ...known('nginx', [bystander]) };
     const reports: Array<{ at: number; gone: Vanished[] }> = [];
-    const w = new PidWatch(() => set, (gone) => reports.push({ at: performance.now(), gone }), 100);
+    const w = new PidWatch(() => set, (gone) => reports.push({ at: performance.now(), gone }), { everyMs: 100 });
     w.start();
     await sleep(250);
     assert.equal(reports.length, 0, 'nothing died yet');
@@ -87,7 +103,7 @@ describe('PidWatch', () => {
     w.stop();
     // Nothing but children known: no timer at all.
     const onlyChildren: KnownPids = { nginx: { match: 'x', pids: [{ pid: sleeper(), startTime: 1, child: true }] } };
-    const idle = new PidWatch(() => onlyChildren, () => undefined, 20);
+    const idle = new PidWatch(() => onlyChildren, () => undefined, { everyMs: 20 });
     const ticks = countTicks(idle);
     idle.start();
     await sleep(120);
@@ -134,7 +150,7 @@ describe('PidWatch', () => {
   });
   it('with no known pid it does not wake up, until a poll finds some (resume)', async () => {
     let set: KnownPids = { tomcat: { match: 'x', pids: [] } };
-    const w = new PidWatch(() => set, () => undefined, 50);
+    const w = new PidWatch(() => set, () => undefined, { everyMs: 50 });
     const ticks = countTicks(w);
     w.start();
     await sleep(300);
@@ -148,7 +164,7 @@ describe('PidWatch', () => {
 
   it('leaves the round that falls on a scheduled poll to the scheduler (due), on whole multiples of the period', async () => {
     const set = known('tomcat', [sleeper()]);
-    const w = new PidWatch(() => set, () => undefined, 50);
+    const w = new PidWatch(() => set, () => undefined, { everyMs: 50 });
     const at: number[] = [];
     const tick = w.tick.bind(w);
     w.tick = () => (at.push(Date.now()), tick());
@@ -159,7 +175,7 @@ describe('PidWatch', () => {
     assert.ok(at.length >= 4 && at.length <= 7, `about 6 rounds of its own in 600 ms, got ${at.length}`);
     for (const t of at) assert.ok(t % 100 >= 40 && t % 100 <= 70, `its own rounds fall between the polls (at ${t % 100} ms past a multiple of 100)`);
     let count = 0;
-    const w2 = new PidWatch(() => set, () => undefined, 50);
+    const w2 = new PidWatch(() => set, () => undefined, { everyMs: 50 });
     w2.tick = () => (count++, []);
     w2.due();
     assert.equal(count, 0, 'due() before start(): nothing');
@@ -167,5 +183,74 @@ describe('PidWatch', () => {
     w2.due();
     w2.stop();
     assert.equal(count, 1, 'due(): one round at once');
+  });
+  it('with exit helpers (pidwait): no round at all while every process is helped; a SIGKILL is still reported at once, once', async () => {
+    const victim = sleeper();
+    const bystander = sleeper();
+    await sleep(50);
+    const set = { ...known('tomcat', [victim]), ...known('nginx', [bystander]) };
+    const reports: Vanished[][] = [];
+    const w = new PidWatch(() => set, (gone) => reports.push(gone), { everyMs: 20, ...helpers() });
+    w.start();
+    await until(() => w.armed === 2);
+    assert.equal(w.armed, 2, 'a helper for each process');
+    assert.equal(helperPids().length, 2, 'two pidwait processes, children of this one');
+    const ticks = countTicks(w);
+    await sleep(300);
+    assert.equal(ticks(), 0, 'no timer round while both are helped (the 20 ms timer would have run ~15 times)');
+    const t0 = performance.now();
+    process.kill(victim, 'SIGKILL');
+    await until(() => reports.length > 0);
+    console.log(`# SIGKILL -> reported in ${(performance.now() - t0).toFixed(1)} ms, with ${ticks()} round(s)`);
+    assert.deepEqual(reports, [[{ owner: 'tomcat', pid: victim }]]);
+    assert.equal(ticks(), 1, "one round: the helper's notice (the dead pid is confirmed by its stat file)");
+    await sleep(100);
+    assert.equal(reports.length, 1, 'reported once');
+    w.stop();
+    await until(() => helperPids().length === 0);
+    assert.deepEqual(helperPids(), [], "stop() ends the bystander's helper");
+  });
+
+  it('a helper that cannot work (no pidwait): that process is watched by the timer, onFallback says why, its death is still reported', async () => {
+    const pid = sleeper();
+    await sleep(50);
+    const set = known('keepalived', [pid]);
+    const fallbacks: string[] = [];
+    const reports: Vanished[][] = [];
+    const w = new PidWatch(() => set, (gone) => reports.push(gone), { everyMs: 20, ...helpers('/nonexistent/pidwait', fallbacks) });
+    const ticks = countTicks(w);
+    w.start();
+    await until(() => fallbacks.length > 0);
+    assert.equal(fallbacks.length, 1);
+    assert.match(fallbacks[0]!, new RegExp(`^keepalived ${pid}: helper exited [1-9]`));
+    assert.equal(w.armed, 0);
+    const before = ticks();
+    await sleep(200);
+    assert.ok(ticks() - before >= 3, `the timer reads it instead: ${ticks() - before} rounds in 200 ms at 20 ms`);
+    process.kill(pid, 'SIGKILL');
+    await until(() => reports.length > 0);
+    w.stop();
+    assert.deepEqual(reports, [[{ owner: 'keepalived', pid }]]);
+    assert.equal(fallbacks.length, 1, 'said once');
+  });
+
+  it('a pid the probes forget (restarted): its helper ends; the new pid gets its own', async () => {
+    const old = sleeper();
+    const fresh = sleeper();
+    await sleep(50);
+    let set = known('tomcat', [old]);
+    const w = new PidWatch(() => set, () => undefined, helpers());
+    w.start();
+    await until(() => w.armed === 1);
+    const [first] = helperPids();
+    assert.ok(first);
+    set = known('tomcat', [fresh]);
+    w.resume();
+    w.tick();
+    await until(() => w.armed === 1 && !helperPids().includes(first));
+    assert.equal(w.armed, 1);
+    assert.ok(!helperPids().includes(first), "the forgotten pid's helper ended");
+    assert.equal(helperPids().length, 1);
+    w.stop();
   });
 });

@@ -408,6 +408,24 @@ describe('ha-watchdog under systemd (the real agent, installed from a tarball)',
     say(`start: systemctl start returned after ${startMs} ms; exec -> agent.start ${(start.t - execStart).toFixed(0)} ms, -> service.up ${(up.t - execStart).toFixed(0)} ms, -> active ${(activeEnter - execStart).toFixed(0)} ms`);
   });
 
+  it("pid watch under the shipped unit's sandbox: keepalived (no unit in this config) is watched by a pidwait helper (nobody, no new privileges), tomcat (a unit) by none", { timeout: 30_000 }, async () => {
+    const agent = await mainPid(UNIT);
+    const keepalived = await mainPid('keepalived.service');
+    const tomcat = await mainPid('fake-tomcat.service');
+    // The helper starts after the first poll found the pid, and holds its pidfd tens of ms later.
+    const helpers = async () =>
+      (await ct.execOk(['sh', '-c', `ps -o pid=,uid=,comm= --ppid ${agent} || true`])).trim().split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f[2] === 'pidwait');
+    const holds = async (helper: string) => (await ct.execOk(['sh', '-c', `grep -h '^Pid:' /proc/${helper}/fdinfo/* 2>/dev/null || true`])).split('\n').map((l) => Number(l.split(/\s+/)[1]));
+    let found: string[][] = [];
+    await waitFor(async () => (found = await helpers()).length > 0 && (await holds(found[0]![0]!)).includes(keepalived), 10_000, { what: 'a pidwait helper holding keepalived\'s pidfd', detail: journalTail });
+    assert.equal(found.length, 1, `one helper, for keepalived alone (tomcat's deaths come from systemd): ${JSON.stringify(found)}`);
+    const [pid, uid] = found[0]!;
+    assert.equal(uid, '65534', 'it runs as nobody');
+    assert.ok(!(await holds(pid!)).includes(tomcat));
+    assert.match(await ct.execOk(['grep', '^NoNewPrivs:', `/proc/${pid}/status`]), /1/);
+    say(`pid watch: helper ${pid} (uid ${uid}) waits on keepalived ${keepalived}`);
+  });
+
   it('3. healing: SIGKILL of the fake tomcat -> service.down, `systemctl restart fake-tomcat`, restart.ok', { timeout: 60_000 }, async () => {
     const t0 = Date.now();
     const oldPid = await killTomcat();
