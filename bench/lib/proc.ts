@@ -1,6 +1,6 @@
 // Reading a process's CPU time and memory from /proc (host pids).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let clkTck: number | undefined;
 /** USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on every Linux we know). */
@@ -40,6 +40,32 @@ export function cpuTimes(pid: number | 'self'): CpuTimes | null {
 export function rssMB(pid: number | 'self'): number {
   try {
     const kb = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The pids whose parent is `pid` (host pids), with their command name. */
+export function childrenOf(pid: number): Array<{ pid: number; comm: string }> {
+  const out: Array<{ pid: number; comm: string }> = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const text = readFileSync(`/proc/${name}/stat`, 'latin1');
+      const close = text.lastIndexOf(')');
+      if (Number(text.slice(close + 2).split(' ')[1]) === pid) out.push({ pid: Number(name), comm: text.slice(text.indexOf('(') + 1, close) });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Proportional set size in MB (Pss of smaps_rollup: shared pages divided among their users), or NaN. */
+export function pssMB(pid: number): number {
+  try {
+    const kb = /^Pss:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
     return kb ? Number(kb) / 1024 : NaN;
   } catch {
     return NaN;
