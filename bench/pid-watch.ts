@@ -1,4 +1,5 @@
-// Item 2c: what the daemon's 250 ms pid watch (src/agent/pid-watch.ts) costs. The real
+// Item 2c: what the daemon's pid watch (src/agent/pid-watch.ts) costs on its 250 ms timer,
+// i.e. for a process without a pidwait helper (as shipped, with helpers, it does not tick). The real
 // PidWatch from dist/, over the real known pids of a steady Agent on a stand-in host (in
 // its pid namespace, so the pids are the stand-ins'), in a worker run with the daemon's
 // V8 flags: tick() back to back (the work of one tick), then the watch on its own 250 ms
@@ -128,7 +129,7 @@ function render(o: Out, s: Settings, e: Earlier): Section {
       `The whole daemon (item 2a, this run): as shipped, and the same build with the watch never started, side by side; and the committed run from before the watch existed (commit ${BEFORE.commit}, \`bench/results.md\` as committed in ${BEFORE.results}: same bench and machine, another moment and load).`,
       '',
       table(
-        ['interval', 'daemon CPU per hour, as shipped', 'same build, no pid watch', 'difference (the watch, in the daemon)', 'the watch alone (above)', `before the watch (${BEFORE.commit})`],
+        ['interval', 'daemon CPU per hour, as shipped', 'same build, no pid watch', 'difference (the watch, in the daemon)', 'the 250 ms timer alone (above; idle where helpers run)', `before the watch (${BEFORE.commit})`],
         intervals
           .filter((i) => d[i] !== undefined)
           .map((i) => {
@@ -163,7 +164,7 @@ function render(o: Out, s: Settings, e: Earlier): Section {
   }
   rows.push({
     item: '2c. pid watch',
-    measure: `CPU of the 250 ms pid watch (${o.pids} known pids, ${o.watched ?? o.pids} watched): per tick in place (back to back) → per hour at ${fmt(perSecond)} ticks/s`,
+    measure: `CPU of the pid watch's 250 ms timer, where no pidwait helper runs (${o.pids} known pids, ${o.watched ?? o.pids} watched): per tick in place (back to back) → per hour at ${fmt(perSecond)} ticks/s`,
     median: `${fmt(pacedUs)} µs (${fmt(hotUs)} µs) → ${fmt(perHourS(pacedUs))} s/h (${fmt((perHourS(pacedUs) / 3600) * 100)} % of a core)`,
     max: `${fmt(w.watch.max)} µs (worst round in place)`,
     target: '(reported)',
@@ -173,12 +174,12 @@ function render(o: Out, s: Settings, e: Earlier): Section {
     const total = p.steadyMs + (3 * perSecond * pacedUs) / 1000;
     rows.push({
       item: '2c. pid watch',
-      measure: `a 3 s period (the seed loop's): steady poll + the watch's ${fmt(3 * perSecond)} ticks in place, vs seed loop body (${p.processes} processes)`,
+      measure: `a 3 s period (the seed loop's), timer watch: steady poll + the watch's ${fmt(3 * perSecond)} ticks in place, vs seed loop body (${p.processes} processes)`,
       median: `${ms(total)} vs ${ms(p.seedMs)} (${ratio(total, p.seedMs)})`,
       max: '-',
       target: '≤ 1/10 (item 1\'s target, applied to the whole period)',
       verdict: total <= p.seedMs / 10 ? 'met' : `missed by ${ms(total - p.seedMs / 10)}: ${ratio(total, p.seedMs)}`,
     });
   }
-  return { title: '2c. The 250 ms pid watch', body: body.join('\n'), rows, data: { pacedUs, hotUs, perHourS: perHourS(pacedUs) } };
+  return { title: '2c. The pid watch\'s 250 ms timer (for a process without a pidwait helper)', body: body.join('\n'), rows, data: { pacedUs, hotUs, perHourS: perHourS(pacedUs) } };
 }
