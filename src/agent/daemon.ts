@@ -17,7 +17,7 @@ import { Outlets } from '../serve/outlets.js';
 import { watchUnits, type UnitNotices } from '../systemd/notices.js';
 import { createNotifier, type Notifier } from '../systemd/notify.js';
 import type { KnownPids } from '../probes/index.js';
-import { waitForExit } from '../os/exit-wait.js';
+import { removeOldPidfiles, waitForExit } from '../os/exit-wait.js';
 import type { SelfCommand } from '../os/self.js';
 import { Agent, criticalOf, logEvent } from './agent.js';
 import { cheapenTask } from './cron-time.js';
@@ -168,6 +168,8 @@ class Daemon {
     const { default: cron } = await import('node-cron');
     // After the lock: no other agent writes the state meanwhile.
     const restored = await restoreStateApart(opts.self, config);
+    // The pid watch's pidfiles of an agent that was killed (its helpers died with it).
+    if (lock?.ok) removeOldPidfiles(config.stateDir);
     const d = new Daemon(config, opts, lock?.ok ? lock : null, cron, restored);
     await d.outlets.apply(config);
     // After the lock: only the agent in charge answers `status` and takes `pause`. A dry

@@ -2,7 +2,14 @@
 // logged at start, never fatal (the host may be prepared after the config is written).
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { PIDWAIT, SETPRIV } from '../os/exit-wait.js';
 import type { ParsedConfig } from './schema.js';
+
+/** The helpers the daemon's pid watch runs (paths injectable for tests). */
+export interface WarningHost {
+  pidwait?: string;
+  setpriv?: string;
+}
 
 export interface ConfigWarning {
   /** Key path, e.g. ["keepalived", "trackFile"]. */
@@ -10,8 +17,19 @@ export interface ConfigWarning {
   message: string;
 }
 
-export function configWarnings(c: ParsedConfig): ConfigWarning[] {
+export function configWarnings(c: ParsedConfig, host: WarningHost = {}): ConfigWarning[] {
   const out: ConfigWarning[] = [];
+  // Processes that are not units are watched by the kernel's notice through pidwait
+  // (src/os/exit-wait.ts); without it, by a 250 ms timer: it works, at a price.
+  const services = Object.entries(c.services).filter(([, s]) => s.process && !s.process.unit).map(([n]) => n);
+  const watched = c.keepalived.process.unit ? services : [...services, 'keepalived'];
+  const missing = [host.pidwait ?? PIDWAIT, host.setpriv ?? SETPRIV].filter((f) => !executable(f));
+  if (watched.length && missing.length) {
+    out.push({
+      path: services.length ? ['services', services[0]!, 'process'] : ['keepalived', 'process'],
+      message: `${missing.join(' and ')} not found (procps >= 4, util-linux): the processes of ${watched.join(', ')} will be watched by reading /proc every 250 ms instead of by the kernel's exit notice`,
+    });
+  }
   if (c.keepalived.control === 'track-file') {
     const problem = unwritable(c.keepalived.trackFile);
     if (problem) out.push({ path: ['keepalived', 'trackFile'], message: `${problem}; the agent could not move the VIP (keepalived.control is track-file)` });
@@ -23,6 +41,15 @@ export function configWarnings(c: ParsedConfig): ConfigWarning[] {
     out.push({ path: ['peer'], message: 'this host asks its peer, but serves no /healthz itself (no `metrics.listen`), so the peer cannot ask back' });
   }
   return out;
+}
+
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Why `file` cannot be written (as the current user), or null if it can. */

@@ -6,8 +6,9 @@
 //
 // - Exact: pidwait takes the pid from a pidfile (`-F`; pgrep's patterns would match by
 //   name). The file is the agent's own: created O_EXCL|O_NOFOLLOW in its state
-//   directory, unlinked at once and handed over as stdin (`-F /dev/stdin` reopens it),
-//   so nothing is left behind. Between the agent's check and the helper's pidfd_open the
+//   directory (root's alone), handed over read-only as stdin (`-F /dev/stdin` reopens
+//   it), removed when the helper ends (a killed agent's: with the stale temp files, by
+//   the next agent that takes the lock). Between the agent's check and the helper's pidfd_open the
 //   pid could die and be reused: `armed` is reported only once the helper holds a pidfd
 //   for that pid AND the agent's open /proc/<pid>/stat (bound to the process it knew)
 //   still reads alive, so the pidfd is that process's.
@@ -18,9 +19,9 @@
 //   helper that failed (no pidwait, /proc mounted hidepid, killed) is told apart from a
 //   death, and that process goes back to being watched by timer.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fchmodSync, readdirSync, readFileSync, readlinkSync, unlinkSync, writeSync, constants } from 'node:fs';
+import { closeSync, constants, fchmodSync, openSync, readdirSync, readFileSync, readlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTemp } from './safe-write.js';
+import { createTemp, unlinkQuietly } from './safe-write.js';
 
 export const SETPRIV = '/usr/bin/setpriv';
 export const PIDWAIT = '/usr/bin/pidwait';
@@ -54,16 +55,24 @@ export interface ExitWaitOptions {
 
 /** Starts a helper waiting for pid's exit, or says why it cannot. */
 export function waitForExit(pid: number, hooks: ExitWaitHooks, o: ExitWaitOptions): ExitWaiter | Error {
+  let path: string;
   let fd: number;
   try {
-    const t = createTemp(join(o.dir, 'pidwait'), 0o600, constants.O_RDWR);
-    fd = t.fd;
-    unlinkSync(t.path);
-    // Readable by all (after the umask, UMask=0077 under the shipped unit): the helper
-    // (nobody) reopens it through /dev/stdin, which checks the file's mode. It holds a
-    // pid, and no path leads to it any more.
-    fchmodSync(fd, 0o444);
-    writeSync(fd, `${pid}\n`);
+    const t = createTemp(join(o.dir, `pidwait-${pid}`), 0o600);
+    path = t.path;
+    try {
+      writeSync(t.fd, `${pid}\n`);
+      // Readable by all (after the umask, UMask=0077 under the shipped unit): the helper
+      // (nobody) reopens it through /dev/stdin, which checks the file's mode, not the
+      // directory's (root's alone: no one else can reach it by its path).
+      fchmodSync(t.fd, 0o444);
+    } finally {
+      closeSync(t.fd);
+    }
+    // The helper's stdin is read-only, and the file stays linked while the helper lives:
+    // a file open for writing, or deleted but still open, would keep stateDir's
+    // filesystem from being remounted read-only (EBUSY).
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (e) {
     return new Error(`pidfile in ${o.dir}: ${(e as Error).message}`);
   }
@@ -77,11 +86,12 @@ export function waitForExit(pid: number, hooks: ExitWaitHooks, o: ExitWaitOption
       detached: true,
     });
   } catch (e) {
+    unlinkQuietly(path);
     return new Error(`${o.setpriv ?? SETPRIV}: ${(e as Error).message}`);
   } finally {
     closeSync(fd);
   }
-  return new Waiter(pid, child, hooks);
+  return new Waiter(pid, child, hooks, path);
 }
 
 class Waiter implements ExitWaiter {
@@ -94,10 +104,14 @@ class Waiter implements ExitWaiter {
     readonly pid: number,
     private readonly child: ChildProcess,
     private readonly hooks: ExitWaitHooks,
+    private readonly pidfile: string,
   ) {
     child.unref(); // never what keeps the agent alive
     child.once('error', (e) => this.end(`helper: ${e.message}`));
-    child.once('exit', (code, signal) => this.end(signal ? `helper killed by ${signal}` : `helper exited ${code}`));
+    child.once('exit', (code, signal) => {
+      unlinkQuietly(pidfile);
+      this.end(signal ? `helper killed by ${signal}` : `helper exited ${code}`);
+    });
     child.once('spawn', () => this.look());
   }
 
@@ -105,6 +119,7 @@ class Waiter implements ExitWaiter {
     this.done = true;
     clearTimeout(this.timer);
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    unlinkQuietly(this.pidfile); // its open stdin still reads it, if it is not dead yet
   }
 
   private end(why: string): void {
@@ -155,4 +170,26 @@ export function holdsPidfd(holder: number, pid: number, procRoot = '/proc'): boo
     }
   }
   return false;
+}
+
+/** An earlier agent's pidfiles in dir (its helpers died with it): removed; how many. Called by the agent that holds the lock. */
+export function removeOldPidfiles(dir: string, self = process.pid): number {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const m = /^pidwait-\d+\.tmp-(\d+)-[0-9a-f]{12}$/.exec(name);
+    if (!m || Number(m[1]) === self) continue;
+    try {
+      unlinkSync(join(dir, name));
+      removed++;
+    } catch {
+      // gone meanwhile, or a read-only directory
+    }
+  }
+  return removed;
 }

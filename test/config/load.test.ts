@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { configWarnings } from '../../src/config/warnings.js';
 import { KEEPALIVED, problems } from '../helpers/config.js';
 
 const minimal = `services:\n  tomcat:\n    process: { name: java }\n${KEEPALIVED}`;
@@ -103,6 +104,22 @@ describe('config: parseConfig', () => {
     ]);
     const dir = parseConfig(minimal.replace('keepalived:\n', 'keepalived:\n  control: track-file\n  trackFile: /tmp\n'), 'w.yaml');
     assert.match(dir.warnings?.[0]?.message ?? '', /^\/tmp is a directory, expected a file/);
+  });
+
+  it("no pidwait on this host: a warning naming the processes that the pid watch will read every 250 ms (this host's own helpers: none)", () => {
+    const text = `services:\n  nginx:\n    process: { name: nginx, unit: nginx.service }\n  tomcat:\n    process: { name: java }\n${KEEPALIVED}`;
+    const c = parseConfig(text, 'w.yaml');
+    assert.equal(c.warnings, undefined, '/usr/bin/pidwait and /usr/bin/setpriv are on this host (procps, util-linux)');
+    const w = configWarnings(c, { pidwait: '/nonexistent/pidwait' });
+    assert.deepEqual(w, [
+      {
+        path: ['services', 'tomcat', 'process'],
+        message: "/nonexistent/pidwait not found (procps >= 4, util-linux): the processes of tomcat, keepalived will be watched by reading /proc every 250 ms instead of by the kernel's exit notice",
+      },
+    ]);
+    // Only units: nothing for the pid watch to do, so nothing to say.
+    const units = parseConfig(text.replace('{ name: java }', '{ name: java, unit: tomcat10.service }').replace(KEEPALIVED, KEEPALIVED.replace('keepalived:\n', 'keepalived:\n  process: { name: keepalived, unit: keepalived.service }\n')), 'w.yaml');
+    assert.deepEqual(configWarnings(units, { pidwait: '/nonexistent/pidwait' }), []);
   });
 
   it('every problem is reported at once, not just the first', () => {

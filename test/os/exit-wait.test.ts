@@ -2,11 +2,11 @@
 // /usr/bin/setpriv and /usr/bin/pidwait, real kills, a real agent process SIGKILLed.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { holdsPidfd, waitForExit, type ExitWaiter, type ExitWaitHooks } from '../../src/os/exit-wait.js';
+import { holdsPidfd, removeOldPidfiles, waitForExit, type ExitWaiter, type ExitWaitHooks } from '../../src/os/exit-wait.js';
 import { openStat, statAlive } from '../../src/os/stat-file.js';
 import { readStat } from '../../src/os/proc.js';
 
@@ -66,7 +66,13 @@ describe('waitForExit (pidwait)', () => {
     assert.ok(w.armed);
     const helper = helperOf(w);
     assert.ok(holdsPidfd(helper, pid), 'the helper holds a pidfd for that pid');
-    assert.equal(readdirSync(dir).length, 0, 'the pidfile was unlinked at once');
+    const files = readdirSync(dir);
+    assert.equal(files.length, 1, 'one pidfile while the helper lives');
+    assert.match(files[0]!, new RegExp(`^pidwait-${pid}\\.tmp-${process.pid}-[0-9a-f]{12}$`));
+    assert.equal(statSync(join(dir, files[0]!)).mode & 0o777, 0o444);
+    assert.equal(readFileSync(join(dir, files[0]!), 'latin1'), `${pid}\n`);
+    // Read-only: a writer (or a deleted file held open) would keep the filesystem from a read-only remount.
+    assert.match(readFileSync(`/proc/${helper}/fdinfo/0`, 'latin1'), /^flags:\s*\d*[0-7]{2}0$/m, "the helper's stdin is open O_RDONLY");
     if (process.geteuid?.() === 0) assert.match(readFileSync(`/proc/${helper}/status`, 'latin1'), /^Uid:\t65534\t65534\t65534\t65534$/m, 'as root, the helper runs as nobody');
     assert.match(readFileSync(`/proc/${helper}/status`, 'latin1'), /^NoNewPrivs:\t1$/m);
     await sleep(200);
@@ -77,6 +83,15 @@ describe('waitForExit (pidwait)', () => {
     console.log(`# SIGKILL -> helper ended in ${(performance.now() - t0).toFixed(1)} ms (${why})`);
     assert.match(why, /helper exited 0/, 'pidwait exits 0 when the process it waited for exited');
     assert.deepEqual(seen, ['armed', 'ended: helper exited 0']);
+    assert.deepEqual(readdirSync(dir), [], 'the pidfile is removed when the helper ends');
+  });
+
+  it("removeOldPidfiles: another agent's pidfiles go, this agent's and other files stay", () => {
+    const sub = mkdtempSync(join(dir, 'old-'));
+    const names = [`pidwait-12.tmp-${process.pid}-0123456789ab`, 'pidwait-12.tmp-1-0123456789ab', 'pidwait-7.tmp-99999-abcdef012345', 'state.json', 'state.json.tmp-1-0123456789ab'];
+    for (const n of names) writeFileSync(join(sub, n), '1\n');
+    assert.equal(removeOldPidfiles(sub), 2);
+    assert.deepEqual(readdirSync(sub).sort(), [names[0], names[3], names[4]].sort());
   });
 
   it('a pid that died before the helper looked: ended, never armed', { timeout: 15_000 }, async () => {
