@@ -174,7 +174,7 @@ class Daemon {
     await d.outlets.apply(config);
     // After the lock: only the agent in charge answers `status` and takes `pause`. A dry
     // run takes no lock, so it serves no socket (it must not hold the real agent's).
-    if (!opts.dryRun) d.control = await serveControl({ agent: d.agent, config: () => d.config, log, version: opts.version, startedAt: Date.now(), dryRun: opts.dryRun, pollNow: () => d.loop.kick() });
+    if (!opts.dryRun) d.control = await serveControl({ agent: d.agent, config: () => d.config, log, version: opts.version, startedAt: Date.now(), dryRun: opts.dryRun, pollNow: () => d.loop.kick(), deathNotice: (owner) => (d.units?.services.has(owner) ? 'systemd' : d.pidWatch.how(owner)) });
     log.info(
       { event: 'agent.start', version: opts.version, config: config.file, interval: formatDuration(config.interval), dryRun: opts.dryRun || undefined, services: Object.keys(config.services), control: d.control?.path },
       `ha-watchdog ${opts.version} started${opts.dryRun ? ' (dry run)' : ''}`,

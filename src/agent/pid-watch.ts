@@ -104,6 +104,18 @@ export class PidWatch {
     this.arm();
   }
 
+  /** How the deaths of owner's top processes are noticed now: all by helpers, or (some) by the timer; null with none known alive. */
+  how(owner: string): 'kernel' | 'timer' | null {
+    let any = false;
+    for (const t of this.tops()) {
+      if (t.owner !== owner || this.files.get(t.key) === null) continue;
+      const w = this.waiters.get(t.key);
+      if (w === undefined || w === 'timer' || !w.armed) return 'timer';
+      any = true;
+    }
+    return any ? 'kernel' : null;
+  }
+
   /** How many known processes a helper watches now (the rest are read by timer). */
   get armed(): number {
     let n = 0;

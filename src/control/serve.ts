@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import type { Agent } from '../agent/agent.js';
 import { controlSocket, type ControlRequest, type ControlResponse } from './protocol.js';
 import { startControlServer, type ControlServer } from './server.js';
-import { buildStatus } from './status.js';
+import { buildStatus, type DeathNotice } from './status.js';
 
 export interface ControlContext {
   agent: Agent;
@@ -17,6 +17,8 @@ export interface ControlContext {
   dryRun: boolean;
   /** Poll now (after `retry`), not at the next tick. */
   pollNow?: () => void;
+  /** How a service's (or keepalived's) process death is noticed now. */
+  deathNotice?: (owner: string) => DeathNotice | null;
 }
 
 /** The server, or null when it cannot listen: logged as control.failed, and the agent goes on without it. */
@@ -42,6 +44,7 @@ export async function handle(req: ControlRequest, ctx: ControlContext): Promise<
       actions: ctx.agent.recent.list(),
       agent: { pid: process.pid, version: ctx.version, startedAt: ctx.startedAt, dryRun: ctx.dryRun },
       now: Date.now(),
+      deathNotice: ctx.deathNotice,
     });
   switch (req.op) {
     case 'status':

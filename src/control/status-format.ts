@@ -47,6 +47,8 @@ export function formatStatus(r: StatusReport): string {
   const v = r.vip;
   const held = v.held === 'unknown' ? `unknown (${v.note})` : v.held ? `${v.address} held by this host` : `${v.address} not on this host`;
   out.push(`VIP          ${held}${v.answering === null ? '' : v.answering ? ', answers' : ', NOT answering'}`);
+  const notice = deathNoticeLine(r);
+  if (notice) out.push(`DEATHS SEEN  ${notice}`);
   out.push('');
 
   if (r.lastActions.length === 0) out.push('LAST ACTIONS none');
@@ -98,4 +100,16 @@ export function clock(isoTime: string, now: number): string {
   const hms = `${p(t.getHours())}:${p(t.getMinutes())}:${p(t.getSeconds())}`;
   if (Math.abs(now - t.getTime()) < 24 * 3_600_000) return hms;
   return `${t.getFullYear()}-${p(t.getMonth() + 1)}-${p(t.getDate())} ${hms.slice(0, 5)}`;
+}
+
+/** How a process death is noticed between polls, grouped: "by systemd: tomcat; by the kernel (pidwait): nginx, keepalived". */
+function deathNoticeLine(r: StatusReport): string {
+  const by: Record<string, string[]> = { systemd: [], kernel: [], timer: [] };
+  for (const [name, s] of Object.entries(r.services)) if (s.deathNotice) by[s.deathNotice]!.push(name);
+  if (r.keepalived.deathNotice) by[r.keepalived.deathNotice]!.push('keepalived');
+  const words: Record<string, string> = { systemd: 'by systemd (D-Bus)', kernel: 'by the kernel (pidwait)', timer: 'by reading /proc every 250 ms' };
+  return Object.entries(by)
+    .filter(([, names]) => names.length)
+    .map(([k, names]) => `${words[k]}: ${names.join(', ')}`)
+    .join('; ');
 }

@@ -57,7 +57,15 @@ export interface ServiceStatus {
   backoff: { ms: number; nextTryAt: string | null } | null;
   /** How long it took to start last time (from our restart, or from the first sighting of a new process, to healthy); null until seen. */
   start: { ms: number; from: 'restart' | 'sighting'; at: string | null } | null;
+  /** How a death of its process is noticed between polls; null: no process probe, or no process known yet. */
+  deathNotice: DeathNotice | null;
 }
+
+/**
+ * systemd: the unit's state over D-Bus; kernel: a pidwait helper per process (pidfd);
+ * timer: /proc read every 250 ms (a process without a working helper).
+ */
+export type DeathNotice = 'systemd' | 'kernel' | 'timer';
 
 export interface ProbeStatus {
   probe: ProbeKind;
@@ -82,6 +90,8 @@ export interface KeepalivedStatus {
   runningSince: string | null;
   /** The last handover measured (release to the VIP answering from the peer); null until one was. */
   handoverMs: number | null;
+  /** How a death of keepalived's process is noticed between polls (see ServiceStatus). */
+  deathNotice: DeathNotice | null;
 }
 
 export interface VipStatus {
@@ -118,6 +128,8 @@ export interface StatusInput {
   now: number;
   /** os.networkInterfaces(), injectable for tests. */
   interfaces?: NodeJS.Dict<NetworkInterfaceInfo[]>;
+  /** The daemon's: how a service's (or keepalived's) process death is noticed now. */
+  deathNotice?: (owner: string) => DeathNotice | null;
 }
 
 const iso = (t: number | undefined): string | null => (t === undefined ? null : new Date(t).toISOString());
@@ -145,6 +157,7 @@ export function buildStatus(i: StatusInput): StatusReport {
       restarts: { inWindow: recent.length, budget: RESTART_BUDGET, windowMs: RESTART_WINDOW_MS, nextAllowedAt: free > now ? iso(free) : null },
       backoff: m?.backoffMs !== undefined ? { ms: m.backoffMs, nextTryAt: iso(m.nextHealAt) } : null,
       start: m?.startMs !== undefined ? { ms: m.startMs, from: m.startFrom ?? 'restart', at: iso(m.startAt) } : null,
+      deathNotice: i.deathNotice?.(name) ?? null,
     };
   }
   const k = memory.keepalived;
@@ -175,6 +188,7 @@ export function buildStatus(i: StatusInput): StatusReport {
       nextStartAt: iso(k.backoff.start.nextAt),
       runningSince: iso(k.runningSince),
       handoverMs: k.vip.handoverMs ?? null,
+      deathNotice: i.deathNotice?.('keepalived') ?? null,
     },
     vip: { ...vipHeld(config.keepalived.vip?.url, i.interfaces ?? networkInterfaces()), answering: config.keepalived.vip ? (last?.observations.vip?.ok ?? null) : null },
     lastActions: i.actions.map(actionStatus),

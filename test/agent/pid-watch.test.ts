@@ -195,6 +195,7 @@ describe('PidWatch', () => {
     await until(() => w.armed === 2);
     assert.equal(w.armed, 2, 'a helper for each process');
     assert.equal(helperPids().length, 2, 'two pidwait processes, children of this one');
+    assert.deepEqual([w.how('tomcat'), w.how('nginx'), w.how('keepalived')], ['kernel', 'kernel', null], 'how a death is noticed (status says it)');
     const ticks = countTicks(w);
     await sleep(300);
     assert.equal(ticks(), 0, 'no timer round while both are helped (the 20 ms timer would have run ~15 times)');
@@ -203,6 +204,7 @@ describe('PidWatch', () => {
     await until(() => reports.length > 0);
     console.log(`# SIGKILL -> reported in ${(performance.now() - t0).toFixed(1)} ms, with ${ticks()} round(s)`);
     assert.deepEqual(reports, [[{ owner: 'tomcat', pid: victim }]]);
+    assert.equal(w.how('tomcat'), null, 'no live process known');
     assert.equal(ticks(), 1, "one round: the helper's notice (the dead pid is confirmed by its stat file)");
     await sleep(100);
     assert.equal(reports.length, 1, 'reported once');
@@ -224,6 +226,7 @@ describe('PidWatch', () => {
     assert.equal(fallbacks.length, 1);
     assert.match(fallbacks[0]!, new RegExp(`^keepalived ${pid}: helper exited [1-9]`));
     assert.equal(w.armed, 0);
+    assert.equal(w.how('keepalived'), 'timer');
     const before = ticks();
     await sleep(200);
     assert.ok(ticks() - before >= 3, `the timer reads it instead: ${ticks() - before} rounds in 200 ms at 20 ms`);

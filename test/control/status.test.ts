@@ -85,10 +85,11 @@ describe('status: the JSON report', () => {
       restarts: { inWindow: 1, budget: 5, windowMs: 600_000, nextAllowedAt: null },
       backoff: null,
       start: { ms: 21_400, from: 'restart', at: '2026-11-25T13:38:22.000Z' },
+      deathNotice: null,
     });
     assert.equal(s.services.nginx!.state, 'failed');
     assert.deepEqual(s.services.nginx!.backoff, { ms: 20_000, nextTryAt: '2026-11-25T13:40:15.000Z' });
-    assert.deepEqual(s.keepalived, { running: true, pids: [900, 901], reason: null, phase: 'idle', failedOver: false, failoverReason: null, failoverHeld: false, failoverHeldReason: null, nextStartAt: null, runningSince: null, handoverMs: null });
+    assert.deepEqual(s.keepalived, { running: true, pids: [900, 901], reason: null, phase: 'idle', failedOver: false, failoverReason: null, failoverHeld: false, failoverHeldReason: null, nextStartAt: null, runningSince: null, handoverMs: null, deathNotice: null });
     assert.deepEqual(s.vip, { url: 'http://192.168.56.70/', address: '192.168.56.70', held: true, note: null, answering: true });
     assert.deepEqual(
       s.lastActions.map((a) => [a.target, a.result, a.durationMs, a.reason]),
@@ -97,6 +98,13 @@ describe('status: the JSON report', () => {
         ['nginx', 'failed', 1500, 'command failed: exit code 1'],
       ],
     );
+  });
+
+  it('deathNotice: how each process death is noticed, as the daemon says (JSON per service and keepalived; one text line)', () => {
+    const how: Record<string, 'systemd' | 'kernel' | 'timer' | null> = { tomcat: 'systemd', nginx: 'timer', keepalived: 'kernel' };
+    const s = buildStatus({ ...input(), deathNotice: (owner) => how[owner] ?? null });
+    assert.deepEqual([s.services.tomcat!.deathNotice, s.services.nginx!.deathNotice, s.keepalived.deathNotice], ['systemd', 'timer', 'kernel']);
+    assert.match(formatStatus(s), /^DEATHS SEEN {2}by systemd \(D-Bus\): tomcat; by the kernel \(pidwait\): keepalived; by reading \/proc every 250 ms: nginx$/m);
   });
 
   it('an expired pause not yet cleared by a poll reads as not paused', () => {
@@ -145,6 +153,7 @@ describe('status: the table', () => {
     assert.equal(lines[header + 4], '  nginx failed: 1 restart attempt(s) failed, last: exit code 1');
     assert.match(text, /^KEEPALIVED {3}running \(pids 900 901\)$/m);
     assert.match(text, /^VIP {10}192\.168\.56\.70 held by this host, answers$/m);
+    assert.doesNotMatch(text, /^DEATHS SEEN/m, 'nothing said when the daemon did not say');
     assert.match(text, /^LAST ACTIONS\nSTARTED +TARGET +ACTION +RESULT +TOOK +WHY \/ OUTCOME\n\d\d:\d\d:58 +tomcat +restart #1 +running +- +down: http: status 503\n\d\d:\d\d:00 +nginx +restart #1 +failed +1\.5s +down: process: no nginx process -> command failed: exit code 1\n$/m);
   });
 

@@ -423,6 +423,8 @@ describe('ha-watchdog under systemd (the real agent, installed from a tarball)',
     assert.equal(uid, '65534', 'it runs as nobody');
     assert.ok(!(await holds(pid!)).includes(tomcat));
     assert.match(await ct.execOk(['grep', '^NoNewPrivs:', `/proc/${pid}/status`]), /1/);
+    const st = JSON.parse(await ct.execOk(['/usr/bin/ha-watchdog', 'status', '--json'])) as { services: Record<string, { deathNotice: string | null }>; keepalived: { deathNotice: string | null } };
+    assert.deepEqual([st.services.tomcat!.deathNotice, st.keepalived.deathNotice], ['systemd', 'kernel'], '`status` says how each death is noticed');
     say(`pid watch: helper ${pid} (uid ${uid}) waits on keepalived ${keepalived}`);
   });
 
