@@ -109,8 +109,7 @@ export class PidWatch {
     let any = false;
     for (const t of this.tops()) {
       if (t.owner !== owner || this.files.get(t.key) === null) continue;
-      const w = this.waiters.get(t.key);
-      if (w === undefined || w === 'timer' || !w.armed) return 'timer';
+      if (!this.helped(t.key)) return 'timer';
       any = true;
     }
     return any ? 'kernel' : null;
@@ -119,8 +118,14 @@ export class PidWatch {
   /** How many known processes a helper watches now (the rest are read by timer). */
   get armed(): number {
     let n = 0;
-    for (const w of this.waiters.values()) if (w !== 'timer' && w.armed) n++;
+    for (const key of this.waiters.keys()) if (this.helped(key)) n++;
     return n;
+  }
+
+  /** A helper holds this process's pidfd: its death will be told, nothing to read. */
+  private helped(key: string): boolean {
+    const w = this.waiters.get(key);
+    return w !== undefined && w !== 'timer' && w.armed;
   }
 
   /** The next round on a timer: the next multiple of the period not taken by a scheduled poll; none while nothing needs reading. */
@@ -142,9 +147,7 @@ export class PidWatch {
   /** A known top process that is alive as far as the watch knows and has no armed helper. */
   private needsTimer(): boolean {
     for (const { key } of this.tops()) {
-      if (this.files.get(key) === null) continue; // dead, reported
-      const w = this.waiters.get(key);
-      if (w === undefined || w === 'timer' || !w.armed) return true;
+      if (this.files.get(key) !== null && !this.helped(key)) return true; // null: dead, reported
     }
     return false;
   }
@@ -222,13 +225,13 @@ export class PidWatch {
       seen.add(key);
       if (!this.files.has(key)) this.files.set(key, openStat(pid, startTime));
       const fd = this.files.get(key)!;
-      const w = this.waiters.get(key);
-      if (fd !== null && !all && w !== undefined && w !== 'timer' && w.armed) continue;
+      if (fd !== null && !all && this.helped(key)) continue;
       if (fd !== null && statAlive(fd)) continue;
       if (fd !== null) {
         closeSync(fd);
         this.files.set(key, null);
       }
+      const w = this.waiters.get(key);
       if (w !== undefined && w !== 'timer') w.stop();
       gone.push({ owner, pid });
       keys.push(key);
