@@ -23,7 +23,7 @@ export function configWarnings(c: ParsedConfig, host: WarningHost = {}): ConfigW
   // (src/os/exit-wait.ts); without it, by a 250 ms timer: it works, at a price.
   const services = Object.entries(c.services).filter(([, s]) => s.process && !s.process.unit).map(([n]) => n);
   const watched = c.keepalived.process.unit ? services : [...services, 'keepalived'];
-  const missing = [host.pidwait ?? PIDWAIT, host.setpriv ?? SETPRIV].filter((f) => !executable(f));
+  const missing = [host.pidwait ?? PIDWAIT, host.setpriv ?? SETPRIV].filter((f) => !can(f, constants.X_OK));
   if (watched.length && missing.length) {
     out.push({
       path: services.length ? ['services', services[0]!, 'process'] : ['keepalived', 'process'],
@@ -43,31 +43,23 @@ export function configWarnings(c: ParsedConfig, host: WarningHost = {}): ConfigW
   return out;
 }
 
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Why `file` cannot be written (as the current user), or null if it can. */
 function unwritable(file: string): string | null {
   if (existsSync(file)) {
     if (statSync(file).isDirectory()) return `${file} is a directory, expected a file`;
-    return writable(file) ? null : `${file} is not writable`;
+    return can(file, constants.W_OK) ? null : `${file} is not writable`;
   }
   // Missing: the agent creates it (and its directory); the nearest existing directory must be writable.
   let dir = dirname(file);
   while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
   if (!statSync(dir).isDirectory()) return `${file} cannot be created: ${dir} is not a directory`;
-  return writable(dir) ? null : `${file} does not exist and ${dir} is not writable`;
+  return can(dir, constants.W_OK) ? null : `${file} does not exist and ${dir} is not writable`;
 }
 
-function writable(path: string): boolean {
+/** Can the current user access path in this mode (W_OK, X_OK)? */
+function can(path: string, mode: number): boolean {
   try {
-    accessSync(path, constants.W_OK);
+    accessSync(path, mode);
     return true;
   } catch {
     return false;
