@@ -19,7 +19,7 @@
 //   helper that failed (no pidwait, /proc mounted hidepid, killed) is told apart from a
 //   death, and that process goes back to being watched by timer.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants, fchmodSync, openSync, readdirSync, readFileSync, readlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTemp, unlinkQuietly } from './safe-write.js';
 
@@ -66,13 +66,22 @@ export function waitForExit(pid: number, hooks: ExitWaitHooks, o: ExitWaitOption
       // (nobody) reopens it through /dev/stdin, which checks the file's mode, not the
       // directory's (root's alone: no one else can reach it by its path).
       fchmodSync(t.fd, 0o444);
+      // The helper's stdin is read-only, and the file stays linked while the helper lives:
+      // a file open for writing, or deleted but still open, would keep stateDir's
+      // filesystem from being remounted read-only (EBUSY). Reopened without following a
+      // symlink, and checked to be the very file just written.
+      fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      const [a, b] = [fstatSync(t.fd), fstatSync(fd)];
+      if (a.dev !== b.dev || a.ino !== b.ino) {
+        closeSync(fd);
+        throw new Error(`${path} was replaced`);
+      }
+    } catch (e) {
+      unlinkQuietly(path);
+      throw e;
     } finally {
       closeSync(t.fd);
     }
-    // The helper's stdin is read-only, and the file stays linked while the helper lives:
-    // a file open for writing, or deleted but still open, would keep stateDir's
-    // filesystem from being remounted read-only (EBUSY).
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (e) {
     return new Error(`pidfile in ${o.dir}: ${(e as Error).message}`);
   }
